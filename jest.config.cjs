@@ -1,0 +1,15 @@
+/** Jest runs TypeScript sources through swc (CommonJS); `tsc -b` type-checks separately. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/apps'],
+  testMatch: ['**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^@kommander/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@kommander/testkit$': '<rootDir>/packages/testkit/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+};

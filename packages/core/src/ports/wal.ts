@@ -1,0 +1,52 @@
+import type { Entry } from '../raft/entry.js';
+import type { HardState } from '../raft/state.js';
+
+/** What one partition writes in a WAL batch. */
+export interface WalPartitionWrite {
+  readonly partition: number;
+  /**
+   * Entries in ascending, contiguous index order. Writing entries that start at index i first removes
+   * every stored entry of this partition with index ≥ i (a leader overwrote a conflicting suffix).
+   */
+  readonly entries: readonly Entry[];
+  /** Replaces the partition's stored hard state when present. */
+  readonly hardState?: HardState;
+}
+
+/** An atomic batch: after a crash either all of it is visible or none of it. */
+export interface WalBatch {
+  readonly writes: readonly WalPartitionWrite[];
+  /** Make the batch durable (fsync) before the returned promise resolves. */
+  readonly sync: boolean;
+}
+
+/**
+ * The write-ahead log port. One instance serves every partition of a node; the runtime's WAL scheduler
+ * hands it one batch holding the writes of many partitions (group commit) and never issues two
+ * `append` calls at once. Every method may be called only between `open` and `close`.
+ */
+export interface Wal {
+  /** Opens (or creates) the log. Fails with an error naming the problem when the log is corrupt or held by another process. */
+  open(): Promise<void>;
+  /** Applies one batch atomically; see {@link WalBatch}. */
+  append(batch: WalBatch): Promise<void>;
+  /** Entries of `partition` with `from ≤ index ≤ to`, ascending; indexes outside the retained range are skipped. */
+  readEntries(partition: number, from: number, to: number): Promise<Entry[]>;
+  /** The partition's hard state, or `undefined` if it never wrote one. */
+  readHardState(partition: number): Promise<HardState | undefined>;
+  /** First retained index of `partition` (0 when it has no entries). */
+  firstIndex(partition: number): Promise<number>;
+  /** Last stored index of `partition` (0 when it has no entries). */
+  lastIndex(partition: number): Promise<number>;
+  /** Term of the entry at `index`, or `undefined` when it is not retained. */
+  term(partition: number, index: number): Promise<number | undefined>;
+  /** Removes the entries of `partition` with index ≤ `through` (compaction below a checkpoint). */
+  compact(partition: number, through: number): Promise<void>;
+  /** Partitions that have any stored entries or hard state. */
+  partitions(): Promise<number[]>;
+  /** Node-local metadata (small values) under `key`. */
+  getMeta(key: string): Promise<Uint8Array | undefined>;
+  setMeta(key: string, value: Uint8Array): Promise<void>;
+  /** Flushes and releases the log; further calls fail. */
+  close(): Promise<void>;
+}

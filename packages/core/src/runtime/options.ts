@@ -1,0 +1,43 @@
+import type { Clock } from '../ports/clock.js';
+import type { Discovery } from '../ports/discovery.js';
+import type { Logger } from '../ports/logger.js';
+import type { Transport } from '../ports/transport.js';
+import type { Wal } from '../ports/wal.js';
+import type { NodeId } from '../raft/message.js';
+
+/** Options of `new RaftManager(options)`. Every optional field documents its default. */
+export interface RaftManagerOptions {
+  /** This node's id: its endpoint or any name unique in the cluster. Must appear in `discovery.nodes()`. */
+  readonly node: NodeId;
+  /** User partitions 1..initialPartitions created at first start. Default 1. */
+  readonly initialPartitions?: number;
+  readonly wal: Wal;
+  readonly transport: Transport;
+  readonly discovery: Discovery;
+  /** Time source. Default: the system clock. The simulator passes a virtual one. */
+  readonly clock?: Clock;
+  /** Default: a logger that drops everything. */
+  readonly logger?: Logger;
+  /** Milliseconds per protocol tick (one node-wide ticker drives every partition). Default 50. */
+  readonly tickMs?: number;
+  /** Election timeout in ticks; a follower campaigns after a random number of ticks in [electionTicks, 2·electionTicks). Default 10. */
+  readonly electionTicks?: number;
+  /** Ticks between leader heartbeats. Default 1. */
+  readonly heartbeatTicks?: number;
+  /** How long `replicateLogs`, `commitLogs`, `rollbackLogs` and `replicateCheckpoint` wait for the commit. Default 5000 ms. */
+  readonly proposalTimeoutMs?: number;
+  /** A proposal made with `autoCommit: false` that is neither committed nor rolled back within this time is rolled back by the leader. Default 30000 ms. */
+  readonly pendingProposalTimeoutMs?: number;
+  /** Client proposals (entries) a partition queues before answering `ProposalQueueFull`. Default 65536. */
+  readonly maxQueuedProposals?: number;
+  /** fsync every WAL batch. Turning it off risks losing acknowledged writes on a power failure. Default true. */
+  readonly syncWal?: boolean;
+  /** Append messages in flight per follower and partition. Default 256. */
+  readonly maxInflightMessages?: number;
+  /** Entries per append message. Default 1024. */
+  readonly maxEntriesPerMessage?: number;
+  /** Payload bytes per append message. Default 1 MiB. */
+  readonly maxBytesPerMessage?: number;
+  /** Seed for election jitter. Default: random. The simulator passes a fixed one so runs replay. */
+  readonly seed?: number;
+}
