@@ -1,6 +1,7 @@
 /** Jest runs TypeScript sources through swc (CommonJS); `tsc -b` type-checks separately. */
 module.exports = {
   testEnvironment: 'node',
+  reporters: ['default', '<rootDir>/jest.summary-reporter.cjs'],
   roots: ['<rootDir>/packages', '<rootDir>/apps'],
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

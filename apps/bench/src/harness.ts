@@ -1,0 +1,106 @@
+import { RaftOperationStatus, type RaftManager } from '@kommander/core';
+
+/** One benchmark result line; every scenario prints these fields (and `fsyncsPerEntry` where a WAL syncs). */
+export interface BenchResult {
+  scenario: string;
+  nodes: number;
+  wal: string;
+  transport: string;
+  partitions: number;
+  inflight: number;
+  payloadBytes: number;
+  entries: number;
+  seconds: number;
+  entriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  fsyncsPerEntry?: number;
+}
+
+/** A named, runnable benchmark scenario. */
+export interface Scenario {
+  name: string;
+  run(options: { seconds: number }): Promise<BenchResult>;
+}
+
+export interface LoadResult {
+  entries: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Drives `inflight` concurrent proposers against the partitions' leaders for `seconds` (after a warm-up)
+ * and measures committed entries per second and the latency of each `replicateLogs` call.
+ */
+export async function runLoad(options: {
+  nodes: readonly RaftManager[];
+  partitions: number;
+  inflight: number;
+  payloadBytes: number;
+  seconds: number;
+  warmupSeconds?: number;
+}): Promise<LoadResult> {
+  const { nodes, partitions, inflight, payloadBytes, seconds } = options;
+  const warmup = (options.warmupSeconds ?? 0.5) * 1000;
+  const payload = new Uint8Array(payloadBytes).fill(7);
+  const leaders = new Map<number, RaftManager>();
+  for (let p = 1; p <= partitions; p++) leaders.set(p, await leaderOf(nodes, p));
+
+  const start = performance.now();
+  const measureFrom = start + warmup;
+  const end = measureFrom + seconds * 1000;
+  const latencies: number[] = [];
+  let entries = 0;
+  let measuredEnd = end;
+
+  async function proposer(slot: number): Promise<void> {
+    let p = (slot % partitions) + 1;
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= end) return;
+      const leader = leaders.get(p)!;
+      const result = await leader.replicateLogs(p, 'bench', payload);
+      const t1 = performance.now();
+      if (result.status === RaftOperationStatus.Success) {
+        if (t0 >= measureFrom && t1 <= end) {
+          entries++;
+          latencies.push(t1 - t0);
+        }
+      } else if (result.status === RaftOperationStatus.NodeIsNotLeader) {
+        leaders.set(p, await leaderOf(nodes, p));
+      }
+      p = (p % partitions) + 1;
+    }
+  }
+  await Promise.all(Array.from({ length: inflight }, (_, i) => proposer(i)));
+  measuredEnd = Math.min(measuredEnd, performance.now());
+  latencies.sort((a, b) => a - b);
+  return {
+    entries,
+    seconds: round((measuredEnd - measureFrom) / 1000, 3),
+    p50Ms: round(percentile(latencies, 0.5), 3),
+    p99Ms: round(percentile(latencies, 0.99), 3),
+  };
+}
+
+async function leaderOf(nodes: readonly RaftManager[], partition: number): Promise<RaftManager> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const id = await nodes[0]!.waitForLeader(partition, 5000);
+    const node = nodes.find((n) => n.node === id);
+    if (node !== undefined && node.amILeaderQuick(partition)) return node;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`partition ${partition} has no leader`);
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,55 @@
+/**
+ * @kommander/core: the Raft protocol, the partition runtime, routing, the hybrid logical clock, the ports
+ * that adapters implement, and in-memory adapters for tests and demos.
+ */
+export { RaftManager } from './runtime/raft-manager.js';
+export type { RaftManagerOptions } from './runtime/options.js';
+export { RaftOperationStatus } from './runtime/status.js';
+export type {
+  LeaderChangedHandler,
+  OperationResult,
+  PartitionStatus,
+  RaftLog,
+  ReplicateOptions,
+  ReplicationErrorHandler,
+  ReplicationHandler,
+  ReplicationResult,
+  RestoreHandler,
+  RestoreProgressHandler,
+  Unsubscribe,
+} from './runtime/types.js';
+export { InvalidArgumentError } from './runtime/validation.js';
+export { SystemClock, systemClock } from './runtime/system-clock.js';
+export { silentLogger } from './runtime/silent-logger.js';
+
+export { Raft } from './raft/raft.js';
+export type { ProposeResult, RaftStatusView } from './raft/raft.js';
+export { EntryKind, EMPTY_DATA } from './raft/entry.js';
+export type { Entry, EntryProposal } from './raft/entry.js';
+export { MessageType } from './raft/message.js';
+export type { Message, NodeId } from './raft/message.js';
+export { EMPTY_HARD_STATE } from './raft/state.js';
+export type { HardState, ReadState, Ready, Role, SoftState } from './raft/state.js';
+export type { RaftConfig, RaftRestore } from './raft/config.js';
+
+export type { Clock, TimerHandle } from './ports/clock.js';
+export type { Discovery } from './ports/discovery.js';
+export type { LogFn, Logger } from './ports/logger.js';
+export type { MessageHandler, Transport } from './ports/transport.js';
+export type { Wal, WalBatch, WalPartitionWrite } from './ports/wal.js';
+
+export { HLC_ZERO } from './hlc/timestamp.js';
+export type { HLCTimestamp } from './hlc/timestamp.js';
+export { HybridLogicalClock } from './hlc/hybrid-logical-clock.js';
+export { compareHLC, formatTicket, hlcEquals, isHLCTimestamp, parseTicket } from './hlc/timestamp-order.js';
+
+export { xxHash64 } from './routing/xxhash64.js';
+export { initialPartitionRanges } from './routing/partition-range.js';
+export type { PartitionRange } from './routing/partition-range.js';
+export { PartitionRouter, routingHash } from './routing/partition-router.js';
+
+export { InMemoryWal } from './memory/in-memory-wal.js';
+export type { InMemoryWalOptions } from './memory/in-memory-wal.js';
+export { InMemoryNetwork } from './memory/in-memory-network.js';
+export type { InMemoryNetworkOptions } from './memory/in-memory-network.js';
+export { StaticDiscovery } from './memory/static-discovery.js';

@@ -1,0 +1,456 @@
+import { EMPTY_DATA, EntryKind, type Entry, type EntryProposal } from '../raft/entry.js';
+import { MessageType, type Message, type NodeId } from '../raft/message.js';
+import { Raft, type ProposeResult } from '../raft/raft.js';
+import type { RaftConfig, RaftRestore } from '../raft/config.js';
+import type { Ready } from '../raft/state.js';
+import type { WalPartitionWrite } from '../ports/wal.js';
+import type { HLCTimestamp } from '../hlc/timestamp.js';
+import { DeliveryTracker, ticketKey } from './delivery.js';
+import { Lane, PartitionExecutor } from './executor.js';
+import { RaftOperationStatus } from './status.js';
+import type { OperationResult, PartitionStatus, RaftLog, ReplicationResult } from './types.js';
+
+/** What a partition needs from the node that hosts it. */
+export interface PartitionHost {
+  readonly node: NodeId;
+  now(): number;
+  hlcNow(): HLCTimestamp;
+  /** Asks the node scheduler to run this partition soon. */
+  schedule(partition: Partition): void;
+  send(messages: readonly Message[]): void;
+  persist(write: WalPartitionWrite, done: (error: Error | null) => void): void;
+  deliver(partition: number, log: RaftLog): boolean | Promise<boolean>;
+  leaderChanged(partition: number, leader: NodeId): void;
+  readonly pendingProposalTimeoutMs: number;
+  readonly proposalTimeoutMs: number;
+  readonly maxQueuedProposals: number;
+}
+
+type Result = ReplicationResult | OperationResult;
+
+interface Waiter {
+  readonly term: number;
+  readonly deadline: number;
+  /** For markers: whether the marker must have resolved a pending proposal to count as Success. */
+  readonly marker: boolean;
+  readonly ticket: HLCTimestamp | null;
+  readonly firstIndex: number;
+  readonly resolve: (result: Result) => void;
+}
+
+interface QueuedProposal {
+  readonly entries: EntryProposal[];
+  readonly marker: boolean;
+  readonly ticket: HLCTimestamp | null;
+  readonly deadline: number;
+  readonly resolve: (result: Result) => void;
+  cancelled: boolean;
+}
+
+interface ReadWaiter {
+  readonly deadline: number;
+  index: number;
+  readonly resolve: (ok: boolean) => void;
+}
+
+const NOT_LEADER: ReplicationResult = Object.freeze({ status: RaftOperationStatus.NodeIsNotLeader, ticket: null, lastIndex: 0 });
+
+/** Maps a refused proposal to the status the caller sees. */
+function refusal(result: ProposeResult): ReplicationResult {
+  switch (result.reason) {
+    case 'too-many-uncommitted':
+      return { status: RaftOperationStatus.ProposalQueueFull, ticket: null, lastIndex: 0 };
+    default:
+      return NOT_LEADER;
+  }
+}
+
+function failed(status: RaftOperationStatus): ReplicationResult {
+  return { status, ticket: null, lastIndex: 0 };
+}
+
+/**
+ * One partition on one node: its Raft group, its serial executor, the proposals waiting for commit, and the
+ * delivery of committed entries to the application. Every method that touches `raft` runs inside the
+ * executor, so the protocol object is driven strictly one input at a time.
+ */
+export class Partition {
+  readonly executor = new PartitionExecutor();
+  readonly delivery = new DeliveryTracker();
+  /** Set by the node scheduler while the partition sits in its run queue. */
+  queued = false;
+  leader: NodeId = '';
+  restoring = true;
+
+  private raft: Raft | null = null;
+  /** A Ready is being persisted or applied; the next one waits (the protocol allows one at a time). */
+  private readying = false;
+  private proposals: QueuedProposal[] = [];
+  private queuedEntries = 0;
+  private proposalFlushQueued = false;
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly readWaiters = new Map<number, ReadWaiter>();
+  private readonly leaderWaiters: Array<(leader: NodeId) => void> = [];
+  private nextReadId = 1;
+  private stopped = false;
+  private readonly tickTask = (): void => this.onTick();
+  private readonly flushTask = (): void => this.flushProposals();
+
+  constructor(
+    readonly id: number,
+    private readonly host: PartitionHost,
+  ) {}
+
+  /** Starts the protocol from the restored state (after the WAL replay). */
+  start(config: RaftConfig, restore: RaftRestore): void {
+    this.raft = new Raft(config, restore);
+    this.restoring = false;
+  }
+
+  get started(): boolean {
+    return this.raft !== null;
+  }
+
+  isLeader(): boolean {
+    return this.raft !== null && this.raft.isLeader();
+  }
+
+  status(): PartitionStatus {
+    const raft = this.raft;
+    if (raft === null) {
+      return {
+        partition: this.id, role: 'follower', leader: '', term: 0, vote: '', commitIndex: 0, appliedIndex: 0,
+        firstIndex: 0, lastIndex: 0, restoring: this.restoring, queuedProposals: this.queuedEntries,
+      };
+    }
+    const s = raft.status();
+    return {
+      partition: this.id, role: s.role, leader: s.leader, term: s.term, vote: s.vote, commitIndex: s.commit,
+      appliedIndex: s.applied, firstIndex: s.firstIndex, lastIndex: s.lastIndex, restoring: this.restoring,
+      queuedProposals: this.queuedEntries,
+    };
+  }
+
+  entries(from: number, to: number): readonly Entry[] {
+    return this.raft === null ? [] : this.raft.entries(from, to);
+  }
+
+  // ---- inputs (each one becomes an executor task) ----
+
+  tick(): void {
+    this.enqueue(Lane.Control, this.tickTask);
+  }
+
+  receive(message: Message): void {
+    const lane = message.type === MessageType.Vote || message.type === MessageType.VoteResponse ||
+      message.type === MessageType.PreVote || message.type === MessageType.PreVoteResponse ||
+      message.type === MessageType.TimeoutNow
+      ? Lane.Control
+      : Lane.Replication;
+    this.enqueue(lane, () => this.raft?.step(message));
+  }
+
+  campaign(): void {
+    this.enqueue(Lane.Control, () => this.raft?.campaign());
+  }
+
+  /** Queues application entries (or a marker) for proposal; resolves once they are applied here, or fail. */
+  propose(entries: EntryProposal[], marker: boolean, ticket: HLCTimestamp | null, timeoutMs: number, signal?: AbortSignal): Promise<Result> {
+    if (this.stopped) return Promise.resolve(failed(RaftOperationStatus.Errored));
+    if (this.restoring) return Promise.resolve(failed(RaftOperationStatus.RestoreInProgress));
+    if (!this.isLeader()) return Promise.resolve(NOT_LEADER);
+    if (this.queuedEntries + entries.length > this.host.maxQueuedProposals) {
+      return Promise.resolve(failed(RaftOperationStatus.ProposalQueueFull));
+    }
+    return new Promise<Result>((resolve) => {
+      const proposal: QueuedProposal = {
+        entries, marker, ticket, deadline: this.host.now() + timeoutMs, resolve, cancelled: false,
+      };
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          resolve(failed(RaftOperationStatus.OperationCancelled));
+          return;
+        }
+        signal.addEventListener('abort', () => {
+          proposal.cancelled = true;
+          resolve(failed(RaftOperationStatus.OperationCancelled));
+        }, { once: true });
+      }
+      this.proposals.push(proposal);
+      this.queuedEntries += entries.length;
+      if (!this.proposalFlushQueued) {
+        this.proposalFlushQueued = true;
+        this.enqueue(Lane.Client, this.flushTask);
+      }
+    });
+  }
+
+  /** Proposes a commit or rollback marker for a pending ticket. */
+  resolveTicket(kind: typeof EntryKind.Commit | typeof EntryKind.Rollback, ticket: HLCTimestamp, timeoutMs: number): Promise<OperationResult> {
+    if (this.restoring) return Promise.resolve({ status: RaftOperationStatus.RestoreInProgress, index: 0 });
+    if (!this.isLeader()) return Promise.resolve({ status: RaftOperationStatus.NodeIsNotLeader, index: 0 });
+    if (!this.delivery.pending.has(ticketKey(ticket))) {
+      return Promise.resolve({ status: RaftOperationStatus.ProposalNotFound, index: 0 });
+    }
+    const marker: EntryProposal = { kind, type: '', data: EMPTY_DATA, time: ticket };
+    return this.propose([marker], true, ticket, timeoutMs).then(toOperationResult);
+  }
+
+  checkpoint(timeoutMs: number): Promise<OperationResult> {
+    const entry: EntryProposal = { kind: EntryKind.Checkpoint, type: '', data: EMPTY_DATA, time: this.host.hlcNow() };
+    return this.propose([entry], false, null, timeoutMs).then(toOperationResult);
+  }
+
+  /** ReadIndex: resolves true once this node is confirmed leader by a quorum and has applied the read index. */
+  confirmLeadership(timeoutMs: number): Promise<boolean> {
+    if (this.restoring || !this.isLeader()) return Promise.resolve(false);
+    const id = this.nextReadId++;
+    return new Promise<boolean>((resolve) => {
+      this.readWaiters.set(id, { deadline: this.host.now() + timeoutMs, index: -1, resolve });
+      this.enqueue(Lane.Client, () => {
+        if (this.raft === null || !this.raft.readIndex(id)) this.finishRead(id, false);
+      });
+    });
+  }
+
+  transferLeadership(to: NodeId): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.enqueue(Lane.Control, () => resolve(this.raft !== null && this.raft.transferLeadership(to)));
+    });
+  }
+
+  /** Resolves with the leader once one is known, or '' when `timeoutMs` passes first. */
+  waitForLeader(timeoutMs: number, setTimer: (ms: number, fn: () => void) => () => void): Promise<NodeId> {
+    if (this.leader !== '') return Promise.resolve(this.leader);
+    return new Promise<NodeId>((resolve) => {
+      let settled = false;
+      const cancel = setTimer(timeoutMs, () => {
+        if (settled) return;
+        settled = true;
+        const i = this.leaderWaiters.indexOf(onLeader);
+        if (i >= 0) this.leaderWaiters.splice(i, 1);
+        resolve('');
+      });
+      const onLeader = (leader: NodeId): void => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        resolve(leader);
+      };
+      this.leaderWaiters.push(onLeader);
+    });
+  }
+
+  /** Fails everything that waits; the node is leaving. */
+  stop(): void {
+    this.stopped = true;
+    this.executor.clear();
+    for (const p of this.proposals) p.resolve(failed(RaftOperationStatus.Errored));
+    this.proposals = [];
+    this.queuedEntries = 0;
+    for (const w of this.waiters.values()) w.resolve(failed(RaftOperationStatus.Errored));
+    this.waiters.clear();
+    for (const r of this.readWaiters.values()) r.resolve(false);
+    this.readWaiters.clear();
+  }
+
+  // ---- the scheduler turn ----
+
+  /** Runs queued tasks within `budget`, then hands out a Ready if one is due. Returns true when more work waits. */
+  run(budget: number): boolean {
+    if (this.stopped) return false;
+    this.executor.runBatch(budget);
+    this.processReady();
+    return this.executor.size > 0 || (!this.readying && this.raft !== null && this.raft.hasReady());
+  }
+
+  private enqueue(lane: Lane, task: () => void): void {
+    if (this.stopped) return;
+    this.executor.enqueue(lane, task);
+    this.host.schedule(this);
+  }
+
+  private onTick(): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    raft.tick();
+    this.expireWaits();
+    if (raft.isLeader()) this.rollbackExpiredTickets();
+  }
+
+  private flushProposals(): void {
+    this.proposalFlushQueued = false;
+    const batch = this.proposals;
+    this.proposals = [];
+    this.queuedEntries = 0;
+    const raft = this.raft;
+    if (raft === null) return;
+    const live = batch.filter((p) => !p.cancelled);
+    if (live.length === 0) return;
+    if (!raft.isLeader()) {
+      for (const p of live) p.resolve(NOT_LEADER);
+      return;
+    }
+    let entries: EntryProposal[];
+    if (live.length === 1) entries = live[0]!.entries;
+    else {
+      entries = [];
+      for (const p of live) for (const e of p.entries) entries.push(e);
+    }
+    const result = raft.propose(entries);
+    if (!result.accepted) {
+      const answer = refusal(result);
+      for (const p of live) p.resolve(answer);
+      return;
+    }
+    let index = result.firstIndex;
+    for (const p of live) {
+      const last = index + p.entries.length - 1;
+      this.waiters.set(last, {
+        term: result.term, deadline: p.deadline, marker: p.marker, ticket: p.ticket, firstIndex: index, resolve: p.resolve,
+      });
+      index = last + 1;
+    }
+  }
+
+  private processReady(): void {
+    const raft = this.raft;
+    if (raft === null || this.readying || !raft.hasReady()) return;
+    const ready = raft.ready();
+    this.readying = true;
+    if (ready.softState !== null && ready.softState.leader !== this.leader) this.onLeader(ready.softState.leader);
+    if (ready.softState !== null && ready.softState.role !== 'leader') this.failReads();
+    if (ready.messages.length > 0) this.host.send(ready.messages);
+    if (ready.entries.length > 0 || ready.hardState !== null) {
+      const write: WalPartitionWrite = ready.hardState === null
+        ? { partition: this.id, entries: ready.entries }
+        : { partition: this.id, entries: ready.entries, hardState: ready.hardState };
+      this.host.persist(write, (error) => {
+        if (error !== null || this.stopped) return; // the node stops itself on a WAL failure
+        this.afterPersist(ready);
+      });
+    } else {
+      this.afterPersist(ready);
+    }
+  }
+
+  private afterPersist(ready: Ready): void {
+    if (ready.persistedMessages.length > 0) this.host.send(ready.persistedMessages);
+    const pending = this.applyFrom(ready.committedEntries, 0);
+    if (pending === undefined) this.finishReady(ready);
+    else pending.then(() => this.finishReady(ready), () => this.finishReady(ready));
+  }
+
+  private finishReady(ready: Ready): void {
+    if (this.stopped || this.raft === null) return;
+    this.raft.advance(ready);
+    for (const rs of ready.readStates) {
+      const w = this.readWaiters.get(rs.requestId);
+      if (w !== undefined) w.index = rs.index;
+    }
+    this.serveReads();
+    this.readying = false;
+    this.host.schedule(this);
+  }
+
+  /** Applies committed entries from position `i`; returns a promise only when an application handler is async. */
+  private applyFrom(entries: readonly Entry[], i: number): Promise<void> | undefined {
+    for (; i < entries.length; i++) {
+      if (this.stopped) return undefined;
+      const entry = entries[i]!;
+      let asyncDelivery: Promise<unknown> | undefined;
+      const resolvedMarker = this.delivery.commit(entry, (e) => {
+        const r = this.host.deliver(this.id, toRaftLog(e));
+        if (typeof r !== 'boolean') asyncDelivery = asyncDelivery === undefined ? r : asyncDelivery.then(() => r);
+      });
+      this.settleWaiter(entry, resolvedMarker);
+      if (asyncDelivery !== undefined) {
+        const next = i + 1;
+        return asyncDelivery.then(() => this.applyFrom(entries, next));
+      }
+    }
+    return undefined;
+  }
+
+  private settleWaiter(entry: Entry, resolvedMarker: boolean): void {
+    const w = this.waiters.get(entry.index);
+    if (w === undefined) return;
+    this.waiters.delete(entry.index);
+    if (w.term !== entry.term) {
+      w.resolve(failed(RaftOperationStatus.LogsFromAnotherLeader));
+    } else if (w.marker) {
+      w.resolve(resolvedMarker
+        ? { status: RaftOperationStatus.Success, ticket: w.ticket, lastIndex: entry.index }
+        : failed(RaftOperationStatus.ProposalNotFound));
+    } else {
+      w.resolve({ status: RaftOperationStatus.Success, ticket: w.ticket, lastIndex: entry.index });
+    }
+  }
+
+  private onLeader(leader: NodeId): void {
+    this.leader = leader;
+    this.host.leaderChanged(this.id, leader);
+    if (leader !== '' && this.leaderWaiters.length > 0) {
+      const waiters = this.leaderWaiters.splice(0);
+      for (const w of waiters) w(leader);
+    }
+  }
+
+  private serveReads(): void {
+    if (this.readWaiters.size === 0 || this.raft === null) return;
+    const applied = this.raft.status().applied;
+    for (const [id, w] of this.readWaiters) {
+      if (w.index >= 0 && w.index <= applied) this.finishRead(id, true);
+    }
+  }
+
+  private finishRead(id: number, ok: boolean): void {
+    const w = this.readWaiters.get(id);
+    if (w === undefined) return;
+    this.readWaiters.delete(id);
+    w.resolve(ok);
+  }
+
+  private failReads(): void {
+    for (const id of [...this.readWaiters.keys()]) this.finishRead(id, false);
+  }
+
+  /** Proposal and read timeouts are checked on the tick, so there is no timer per proposal. */
+  private expireWaits(): void {
+    const now = this.host.now();
+    if (this.waiters.size > 0) {
+      for (const [index, w] of this.waiters) {
+        if (w.deadline <= now) {
+          this.waiters.delete(index);
+          w.resolve(failed(RaftOperationStatus.ProposalTimeout));
+        }
+      }
+    }
+    if (this.readWaiters.size > 0) {
+      for (const [id, w] of this.readWaiters) if (w.deadline <= now) this.finishRead(id, false);
+    }
+  }
+
+  /** The leader rolls back, through the log, proposals nobody committed or rolled back in time. */
+  private rollbackExpiredTickets(): void {
+    if (this.delivery.pending.size === 0) return;
+    const now = this.host.now();
+    const limit = this.host.pendingProposalTimeoutMs;
+    const markers: EntryProposal[] = [];
+    for (const p of this.delivery.pending.values()) {
+      if (p.ticket.physical + limit > now) continue;
+      if (p.rollbackProposedAt !== 0 && p.rollbackProposedAt + this.host.proposalTimeoutMs > now) continue;
+      p.rollbackProposedAt = now;
+      markers.push({ kind: EntryKind.Rollback, type: '', data: EMPTY_DATA, time: p.ticket });
+    }
+    if (markers.length > 0) this.raft?.propose(markers);
+  }
+}
+
+function toRaftLog(entry: Entry): RaftLog {
+  return { id: entry.index, term: entry.term, type: entry.type, data: entry.data, time: entry.time };
+}
+
+function toOperationResult(result: Result): OperationResult {
+  return { status: result.status, index: 'lastIndex' in result ? result.lastIndex : result.index };
+}
