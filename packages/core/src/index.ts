@@ -49,7 +49,7 @@ export type { PartitionRange } from './routing/partition-range.js';
 export { PartitionRouter, routingHash } from './routing/partition-router.js';
 
 export { InMemoryWal } from './memory/in-memory-wal.js';
-export type { InMemoryWalOptions } from './memory/in-memory-wal.js';
-export { InMemoryNetwork } from './memory/in-memory-network.js';
-export type { InMemoryNetworkOptions } from './memory/in-memory-network.js';
+export type { InMemoryWalOptions, InMemoryWalStats } from './memory/in-memory-wal.js';
+export { InMemoryNetwork, InMemoryTransport } from './memory/in-memory-network.js';
+export type { InMemoryNetworkOptions, InMemoryNetworkStats, LinkFilter } from './memory/in-memory-network.js';
 export { StaticDiscovery } from './memory/static-discovery.js';

@@ -313,13 +313,17 @@ export class InMemoryWal implements Wal {
     for (const write of batch.writes) this.durable.write(write);
   }
 
-  /** Applies `flight` and every append issued before it, in issue order, even if their timers fire out of order. */
+  /**
+   * Applies `flight` and every append issued before it, in issue order, even if their timers fire out of
+   * order; clearing the timer that is firing is harmless and lets `close` land appends early.
+   */
   private land(flight: InFlightAppend): void {
     const at = this.inFlight.indexOf(flight);
+    // Already landed (by close or an earlier timer) on a clock that still ran its cleared timer.
     if (at < 0) return;
     const landed = this.inFlight.splice(0, at + 1);
     for (const earlier of landed) {
-      if (earlier !== flight) this.clock?.clearTimer(earlier.timer);
+      this.clock?.clearTimer(earlier.timer);
       this.apply(earlier.batch);
       earlier.resolve();
     }

@@ -2,11 +2,13 @@
  * XXH64 (xxHash, 64-bit variant) written from the algorithm's specification.
  *
  * Routing hashes one key per request, so the hot path must not allocate: every 64-bit quantity is carried
- * as two int32 halves in locals, and each helper below returns the low half of its result and leaves the
- * high half in `high`. BigInt appears only where the public API hands a 64-bit value in or out.
+ * as two int32 halves (`...Hi`, `...Lo`) in locals of one function. Helpers that return a pair would need
+ * shared mutable state or an allocation, and both measured two to three times slower on short keys, so the
+ * 64-bit steps are written out inline; only `multiplyHigh32`, which returns one number, is a function.
+ * BigInt appears only where the public API hands a 64-bit value in or out.
  */
 
-// The five 64-bit primes of XXH64, as [high, low] 32-bit halves.
+// The five 64-bit primes of XXH64, as high and low 32-bit halves.
 const P1_HI = 0x9e3779b1 | 0;
 const P1_LO = 0x85ebca87 | 0;
 const P2_HI = 0xc2b2ae3d | 0;
@@ -17,19 +19,17 @@ const P4_HI = 0x85ebca77 | 0;
 const P4_LO = 0xc2b2ae63 | 0;
 const P5_HI = 0x27d4eb2f | 0;
 const P5_LO = 0x165667c5 | 0;
-// 2^64 - P1: the fourth lane starts at `seed - P1`, and adding the two's complement avoids a subtract helper.
-const MINUS_P1_HI = 0x61c8864e | 0;
-const MINUS_P1_LO = 0x7a143579 | 0;
 
 const TWO_POW_32 = 4294967296;
 const UINT64_LIMIT = 1n << 64n;
 
-/** High half of the 64-bit value most recently returned (as its low half) by a helper below. */
-let high = 0;
+/** High half of the 64-bit value last produced by `digest` (its low half is the return value). */
+let digestHigh = 0;
 
 /**
- * High 32 bits of the unsigned 64-bit product of two 32-bit words. `Math.imul` only yields the low half,
- * and a plain multiplication loses bits above 2^53, so the product is assembled from 16-bit pieces.
+ * High 32 bits of the unsigned 64-bit product of two 32-bit words. `Math.imul` yields only the low half
+ * and a plain multiplication loses bits above 2^53, so the product is assembled from 16-bit pieces
+ * (every partial sum stays below 2^32).
  */
 function multiplyHigh32(a: number, b: number): number {
   const a0 = a & 0xffff;
@@ -37,40 +37,7 @@ function multiplyHigh32(a: number, b: number): number {
   const b0 = b & 0xffff;
   const b1 = b >>> 16;
   const cross = a1 * b0 + ((a0 * b0) >>> 16);
-  const carry = (cross & 0xffff) + a0 * b1;
-  return a1 * b1 + (cross >>> 16) + (carry >>> 16);
-}
-
-function multiply(aHi: number, aLo: number, bHi: number, bLo: number): number {
-  high = (multiplyHigh32(aLo, bLo) + Math.imul(aHi, bLo) + Math.imul(aLo, bHi)) | 0;
-  return Math.imul(aLo, bLo);
-}
-
-function add(aHi: number, aLo: number, bHi: number, bLo: number): number {
-  const lo = (aLo + bLo) | 0;
-  high = (aHi + bHi + ((lo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0;
-  return lo;
-}
-
-/** Rotates left by `bits`, which is always in 1..31 for XXH64. */
-function rotateLeft(hi: number, lo: number, bits: number): number {
-  high = (hi << bits) | (lo >>> (32 - bits));
-  return (lo << bits) | (hi >>> (32 - bits));
-}
-
-/** One lane step: rotl(acc + input * P2, 31) * P1. */
-function round(accHi: number, accLo: number, inHi: number, inLo: number): number {
-  let lo = multiply(inHi, inLo, P2_HI, P2_LO);
-  lo = add(accHi, accLo, high, lo);
-  lo = rotateLeft(high, lo, 31);
-  return multiply(high, lo, P1_HI, P1_LO);
-}
-
-/** Folds one lane into the accumulator after the stripe loop: (acc ^ round(0, lane)) * P1 + P4. */
-function mergeLane(accHi: number, accLo: number, laneHi: number, laneLo: number): number {
-  let lo = round(0, 0, laneHi, laneLo);
-  lo = multiply(accHi ^ high, accLo ^ lo, P1_HI, P1_LO);
-  return add(high, lo, P4_HI, P4_LO);
+  return a1 * b1 + (cross >>> 16) + (((cross & 0xffff) + a0 * b1) >>> 16);
 }
 
 /** Little-endian 32-bit word at `offset`, as an int32. */
@@ -80,97 +47,166 @@ function readWord(bytes: Uint8Array, offset: number): number {
   );
 }
 
-/** XXH64 of `bytes[0, length)`; returns the low half and leaves the high half in `high`. */
+/**
+ * XXH64 of `bytes[0, length)`: returns the low half and leaves the high half in `digestHigh`.
+ *
+ * Notation in the comments: `round(acc, x)` is `rotl(acc + x * P2, 31) * P1`; all arithmetic is mod 2^64.
+ * A 64-bit product keeps `lo * cLo` in full and adds the cross terms `hi * cLo + lo * cHi` to its high half.
+ */
 function digest(bytes: Uint8Array, length: number, seedHi: number, seedLo: number): number {
   let offset = 0;
   let hHi: number;
   let hLo: number;
+  let hi: number;
+  let lo: number;
+  let t: number;
 
   if (length >= 32) {
-    let v1Lo = add(seedHi, seedLo, P1_HI, P1_LO);
-    v1Lo = add(high, v1Lo, P2_HI, P2_LO);
-    let v1Hi = high;
-    let v2Lo = add(seedHi, seedLo, P2_HI, P2_LO);
-    let v2Hi = high;
-    let v3Hi = seedHi;
-    let v3Lo = seedLo;
-    let v4Lo = add(seedHi, seedLo, MINUS_P1_HI, MINUS_P1_LO);
-    let v4Hi = high;
+    // The four lanes start at seed + P1 + P2, seed + P2, seed, seed - P1 (P1 + P2 and -P1 precomputed mod 2^64).
+    let aLo = (seedLo + (0xacd8e9f6 | 0)) | 0; // low half of P1 + P2
+    let aHi = (seedHi + (0x60ea27ee | 0) + ((aLo >>> 0) < (seedLo >>> 0) ? 1 : 0)) | 0;
+    let bLo = (seedLo + P2_LO) | 0;
+    let bHi = (seedHi + P2_HI + ((bLo >>> 0) < (seedLo >>> 0) ? 1 : 0)) | 0;
+    let cHi = seedHi;
+    let cLo = seedLo;
+    let dLo = (seedLo + (0x7a143579 | 0)) | 0; // low half of 2^64 - P1
+    let dHi = (seedHi + (0x61c8864e | 0) + ((dLo >>> 0) < (seedLo >>> 0) ? 1 : 0)) | 0;
 
     const lastStripe = length - 32;
     do {
-      v1Lo = round(v1Hi, v1Lo, readWord(bytes, offset + 4), readWord(bytes, offset));
-      v1Hi = high;
-      v2Lo = round(v2Hi, v2Lo, readWord(bytes, offset + 12), readWord(bytes, offset + 8));
-      v2Hi = high;
-      v3Lo = round(v3Hi, v3Lo, readWord(bytes, offset + 20), readWord(bytes, offset + 16));
-      v3Hi = high;
-      v4Lo = round(v4Hi, v4Lo, readWord(bytes, offset + 28), readWord(bytes, offset + 24));
-      v4Hi = high;
-      offset += 32;
+      // Each 8-byte word goes to lane `a`, then the lanes rotate one place, so after four words every lane
+      // is back where it started. One copy of the round keeps this function within V8's inlining budget.
+      for (let lane = 0; lane < 4; lane++) {
+        lo = readWord(bytes, offset);
+        hi = readWord(bytes, offset + 4);
+        // a += word * P2
+        t = Math.imul(lo, P2_LO);
+        hi = multiplyHigh32(lo, P2_LO) + Math.imul(hi, P2_LO) + Math.imul(lo, P2_HI);
+        aLo = (aLo + t) | 0;
+        aHi = (aHi + hi + ((aLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
+        // a = rotl(a, 31) * P1
+        hi = (aHi << 31) | (aLo >>> 1);
+        lo = (aLo << 31) | (aHi >>> 1);
+        aHi = (multiplyHigh32(lo, P1_LO) + Math.imul(hi, P1_LO) + Math.imul(lo, P1_HI)) | 0;
+        aLo = Math.imul(lo, P1_LO);
+
+        t = aHi;
+        aHi = bHi;
+        bHi = cHi;
+        cHi = dHi;
+        dHi = t;
+        t = aLo;
+        aLo = bLo;
+        bLo = cLo;
+        cLo = dLo;
+        dLo = t;
+        offset += 8;
+      }
     } while (offset <= lastStripe);
 
-    hLo = rotateLeft(v1Hi, v1Lo, 1);
-    hHi = high;
-    let lo = rotateLeft(v2Hi, v2Lo, 7);
-    hLo = add(hHi, hLo, high, lo);
-    hHi = high;
-    lo = rotateLeft(v3Hi, v3Lo, 12);
-    hLo = add(hHi, hLo, high, lo);
-    hHi = high;
-    lo = rotateLeft(v4Hi, v4Lo, 18);
-    hLo = add(hHi, hLo, high, lo);
-    hHi = high;
+    // h = rotl(a, 1) + rotl(b, 7) + rotl(c, 12) + rotl(d, 18)
+    hHi = (aHi << 1) | (aLo >>> 31);
+    hLo = (aLo << 1) | (aHi >>> 31);
+    t = (bLo << 7) | (bHi >>> 25);
+    hLo = (hLo + t) | 0;
+    hHi = (hHi + ((bHi << 7) | (bLo >>> 25)) + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
+    t = (cLo << 12) | (cHi >>> 20);
+    hLo = (hLo + t) | 0;
+    hHi = (hHi + ((cHi << 12) | (cLo >>> 20)) + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
+    t = (dLo << 18) | (dHi >>> 14);
+    hLo = (hLo + t) | 0;
+    hHi = (hHi + ((dHi << 18) | (dLo >>> 14)) + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
 
-    hLo = mergeLane(hHi, hLo, v1Hi, v1Lo);
-    hLo = mergeLane(high, hLo, v2Hi, v2Lo);
-    hLo = mergeLane(high, hLo, v3Hi, v3Lo);
-    hLo = mergeLane(high, hLo, v4Hi, v4Lo);
-    hHi = high;
+    // Merge each lane: h = (h ^ round(0, lane)) * P1 + P4, lanes rotating as above.
+    for (let lane = 0; lane < 4; lane++) {
+      // k = round(0, a), xored into h
+      t = Math.imul(aLo, P2_LO);
+      hi = (multiplyHigh32(aLo, P2_LO) + Math.imul(aHi, P2_LO) + Math.imul(aLo, P2_HI)) | 0;
+      lo = (t << 31) | (hi >>> 1);
+      hi = (hi << 31) | (t >>> 1);
+      hHi ^= multiplyHigh32(lo, P1_LO) + Math.imul(hi, P1_LO) + Math.imul(lo, P1_HI);
+      hLo ^= Math.imul(lo, P1_LO);
+      // h = h * P1 + P4
+      t = Math.imul(hLo, P1_LO);
+      hi = multiplyHigh32(hLo, P1_LO) + Math.imul(hHi, P1_LO) + Math.imul(hLo, P1_HI);
+      hLo = (t + P4_LO) | 0;
+      hHi = (hi + P4_HI + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
+
+      aHi = bHi;
+      bHi = cHi;
+      cHi = dHi;
+      aLo = bLo;
+      bLo = cLo;
+      cLo = dLo;
+    }
   } else {
-    hLo = add(seedHi, seedLo, P5_HI, P5_LO);
-    hHi = high;
+    // h = seed + P5
+    hLo = (seedLo + P5_LO) | 0;
+    hHi = (seedHi + P5_HI + ((hLo >>> 0) < (seedLo >>> 0) ? 1 : 0)) | 0;
   }
 
-  hLo = add(hHi, hLo, (length / TWO_POW_32) | 0, length | 0);
-  hHi = high;
+  // h += length
+  t = hLo;
+  hLo = (hLo + length) | 0;
+  hHi = (hHi + ((length / TWO_POW_32) | 0) + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
 
   while (offset + 8 <= length) {
-    const lo = round(0, 0, readWord(bytes, offset + 4), readWord(bytes, offset));
-    hLo = rotateLeft(hHi ^ high, hLo ^ lo, 27);
-    hLo = multiply(high, hLo, P1_HI, P1_LO);
-    hLo = add(high, hLo, P4_HI, P4_LO);
-    hHi = high;
+    lo = readWord(bytes, offset);
+    hi = readWord(bytes, offset + 4);
+    // h ^= round(0, word)
+    t = Math.imul(lo, P2_LO);
+    hi = (multiplyHigh32(lo, P2_LO) + Math.imul(hi, P2_LO) + Math.imul(lo, P2_HI)) | 0;
+    lo = (t << 31) | (hi >>> 1);
+    hi = (hi << 31) | (t >>> 1);
+    hHi ^= multiplyHigh32(lo, P1_LO) + Math.imul(hi, P1_LO) + Math.imul(lo, P1_HI);
+    hLo ^= Math.imul(lo, P1_LO);
+    // h = rotl(h, 27) * P1 + P4
+    hi = (hHi << 27) | (hLo >>> 5);
+    lo = (hLo << 27) | (hHi >>> 5);
+    t = Math.imul(lo, P1_LO);
+    hi = multiplyHigh32(lo, P1_LO) + Math.imul(hi, P1_LO) + Math.imul(lo, P1_HI);
+    hLo = (t + P4_LO) | 0;
+    hHi = (hi + P4_HI + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
     offset += 8;
   }
 
   if (offset + 4 <= length) {
-    const lo = multiply(0, readWord(bytes, offset), P1_HI, P1_LO);
-    hLo = rotateLeft(hHi ^ high, hLo ^ lo, 23);
-    hLo = multiply(high, hLo, P2_HI, P2_LO);
-    hLo = add(high, hLo, P3_HI, P3_LO);
-    hHi = high;
+    // h ^= word * P1 (the word is unsigned 32-bit: no high half of its own)
+    lo = readWord(bytes, offset);
+    hHi ^= multiplyHigh32(lo, P1_LO) + Math.imul(lo, P1_HI);
+    hLo ^= Math.imul(lo, P1_LO);
+    // h = rotl(h, 23) * P2 + P3
+    hi = (hHi << 23) | (hLo >>> 9);
+    lo = (hLo << 23) | (hHi >>> 9);
+    t = Math.imul(lo, P2_LO);
+    hi = multiplyHigh32(lo, P2_LO) + Math.imul(hi, P2_LO) + Math.imul(lo, P2_HI);
+    hLo = (t + P3_LO) | 0;
+    hHi = (hi + P3_HI + ((hLo >>> 0) < (t >>> 0) ? 1 : 0)) | 0;
     offset += 4;
   }
 
   while (offset < length) {
-    const lo = multiply(0, bytes[offset]!, P5_HI, P5_LO);
-    hLo = rotateLeft(hHi ^ high, hLo ^ lo, 11);
-    hLo = multiply(high, hLo, P1_HI, P1_LO);
-    hHi = high;
+    // h ^= byte * P5
+    lo = bytes[offset]!;
+    hHi ^= multiplyHigh32(lo, P5_LO) + Math.imul(lo, P5_HI);
+    hLo ^= Math.imul(lo, P5_LO);
+    // h = rotl(h, 11) * P1
+    hi = (hHi << 11) | (hLo >>> 21);
+    lo = (hLo << 11) | (hHi >>> 21);
+    hHi = (multiplyHigh32(lo, P1_LO) + Math.imul(hi, P1_LO) + Math.imul(lo, P1_HI)) | 0;
+    hLo = Math.imul(lo, P1_LO);
     offset += 1;
   }
 
   // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
   hLo ^= hHi >>> 1;
-  hLo = multiply(hHi, hLo, P2_HI, P2_LO);
-  hHi = high;
-  hLo ^= (hLo >>> 29) | (hHi << 3);
-  hHi ^= hHi >>> 29;
-  hLo = multiply(hHi, hLo, P3_HI, P3_LO);
-  hHi = high;
-  hLo ^= hHi;
-  high = hHi;
+  hi = (multiplyHigh32(hLo, P2_LO) + Math.imul(hHi, P2_LO) + Math.imul(hLo, P2_HI)) | 0;
+  lo = Math.imul(hLo, P2_LO);
+  lo ^= (lo >>> 29) | (hi << 3);
+  hi ^= hi >>> 29;
+  hHi = (multiplyHigh32(lo, P3_LO) + Math.imul(hi, P3_LO) + Math.imul(lo, P3_HI)) | 0;
+  hLo = Math.imul(lo, P3_LO) ^ hHi;
+  digestHigh = hHi;
   return hLo;
 }
 
@@ -205,7 +241,7 @@ export function xxHash64(input: Uint8Array, seed: bigint | number = 0): bigint {
     throw new TypeError(`xxHash64: seed must be a bigint or a number, got ${describe(seed)}.`);
   }
   const lo = digest(input, input.length, seedHi, seedLo);
-  return (BigInt(high >>> 0) << 32n) | BigInt(lo >>> 0);
+  return (BigInt(digestHigh >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 /**

@@ -193,7 +193,7 @@ export class SimNetwork {
     if (c.reorderJitterMs > 0) delay += this.prng.uniform(0, c.reorderJitterMs);
     if (this.prng.chance(c.spikeRate)) delay += this.prng.uniform(c.spikeMs / 2, c.spikeMs);
     const label = (this.labels[from] as string[])[to] as string;
-    this.clock.schedule(delay, () => this.deliver(from, to, messages), label);
+    this.clock.schedule(delay, () => this.deliver(from, to, messages), label, null, this.nodes[to] as NodeId);
   }
 
   private deliver(from: number, to: number, messages: readonly Message[]): void {

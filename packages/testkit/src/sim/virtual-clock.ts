@@ -12,6 +12,7 @@ class ScheduledEvent {
     public fn: (() => void) | null,
     readonly label: string,
     readonly owner: NodeClock | null,
+    readonly subject: NodeId,
   ) {}
 }
 
@@ -20,7 +21,10 @@ export interface ExecutedEvent {
   /** Virtual milliseconds since the start of the run. */
   readonly time: number;
   readonly label: string;
-  /** The node whose clock facade scheduled the event, or `''` for simulator events (network, nemesis, load). */
+  /**
+   * The only node the event can affect: the owner of the clock facade that scheduled it, or the receiver
+   * of a network delivery; `''` when it may touch any node (nemesis, client load).
+   */
   readonly node: NodeId;
 }
 
@@ -37,6 +41,8 @@ export class VirtualClock implements Clock {
   private live = 0;
   /** Events run so far. */
   executed = 0;
+  /** The event run last (set before it runs, so it names the culprit when the event throws). */
+  last: ExecutedEvent | undefined = undefined;
 
   /** Virtual milliseconds since the start of the run. */
   get elapsed(): number {
@@ -61,12 +67,12 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Schedules a simulator event with a label for the trace. Delays that are negative or not numbers
-   * count as 0, as with `setTimeout`.
+   * Schedules a simulator event with a label for the trace. `subject` is the only node the event can
+   * affect (`''`: any). Delays that are negative or not numbers count as 0, as with `setTimeout`.
    */
-  schedule(delayMs: number, fn: () => void, label: string, owner: NodeClock | null = null): TimerHandle {
+  schedule(delayMs: number, fn: () => void, label: string, owner: NodeClock | null = null, subject: NodeId = owner?.node ?? ''): TimerHandle {
     const delay = delayMs > 0 ? delayMs : 0;
-    const event = new ScheduledEvent(this.current + delay, this.seq++, fn, label, owner);
+    const event = new ScheduledEvent(this.current + delay, this.seq++, fn, label, owner, subject);
     this.push(event);
     this.live++;
     return event;
@@ -80,9 +86,12 @@ export class VirtualClock implements Clock {
     handle.owner?.forget(handle);
   }
 
-  /** A clock facade for one incarnation of one node; {@link NodeClock.stop} cancels all its timers when the node crashes. */
-  forNode(node: NodeId): NodeClock {
-    return new NodeClock(this, node);
+  /**
+   * A clock facade for one incarnation of one node; {@link NodeClock.stop} cancels all its timers when
+   * the node crashes. `label` names its events in the trace (default `timer <node>`).
+   */
+  forNode(node: NodeId, label = `timer ${node}`): NodeClock {
+    return new NodeClock(this, node, label);
   }
 
   /** Events scheduled and not yet run or cancelled. */
@@ -110,10 +119,10 @@ export class VirtualClock implements Clock {
     this.current = event.time;
     this.executed++;
     event.owner?.forget(event);
+    const executed: ExecutedEvent = { time: event.time, label: event.label, node: event.subject };
+    this.last = executed;
     fn();
-    return event.owner === null
-      ? { time: event.time, label: event.label, node: '' }
-      : { time: event.time, label: event.label, node: event.owner.node };
+    return executed;
   }
 
   /** Moves virtual time forward to `time` without running anything (used when the queue is empty). */
@@ -173,15 +182,13 @@ function before(x: ScheduledEvent, y: ScheduledEvent): boolean {
  */
 export class NodeClock implements Clock {
   private readonly timers = new Set<TimerHandle>();
-  private readonly label: string;
   private stopped = false;
 
   constructor(
     private readonly clock: VirtualClock,
     readonly node: NodeId,
-  ) {
-    this.label = `timer ${node}`;
-  }
+    private readonly label = `timer ${node}`,
+  ) {}
 
   now(): number {
     return this.clock.now();

@@ -1,0 +1,156 @@
+import { setImmediate as realSetImmediate } from 'node:timers';
+import { VirtualClock, type NodeClock } from '../../../testkit/src/sim/virtual-clock';
+import { InMemoryNetwork } from '../../src/memory/in-memory-network';
+import { InMemoryWal } from '../../src/memory/in-memory-wal';
+import { StaticDiscovery } from '../../src/memory/static-discovery';
+import { RaftManager } from '../../src/runtime/raft-manager';
+import type { RaftManagerOptions } from '../../src/runtime/options';
+import type { RaftLog } from '../../src/runtime/types';
+
+/** One node of a test cluster, with what the application saw. */
+export interface TestNode {
+  readonly id: string;
+  raft: RaftManager;
+  clock: NodeClock;
+  readonly wal: InMemoryWal;
+  /** Per partition: the delivered entries' payloads as strings, in order. */
+  delivered: Map<number, string[]>;
+  restored: Map<number, string[]>;
+}
+
+const decoder = new TextDecoder();
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/**
+ * A small cluster on virtual time for runtime tests: real RaftManagers, InMemoryWal with a WAL latency,
+ * InMemoryNetwork on the same virtual clock. `runUntil` advances time event by event.
+ */
+export class TestCluster {
+  readonly clock = new VirtualClock();
+  readonly network = new InMemoryNetwork({ clock: this.clock, latencyMs: 1 });
+  readonly nodes: TestNode[] = [];
+
+  constructor(
+    readonly ids: readonly string[],
+    private readonly extra: Partial<RaftManagerOptions> = {},
+  ) {
+    for (const id of ids) {
+      const wal = new InMemoryWal({ clock: this.clock, appendLatencyMs: 1 });
+      this.nodes.push(this.create(id, wal, 1));
+    }
+  }
+
+  node(id: string): TestNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.join(n)));
+  }
+
+  /** Joins while the clock keeps running (the WAL completes on virtual time). */
+  async join(n: TestNode): Promise<void> {
+    let done = false;
+    const p = n.raft.joinCluster().then(() => {
+      done = true;
+    });
+    await this.runUntil(() => done, 10_000);
+    await p;
+  }
+
+  /** Kills a node's process: timers, transport and unsynced WAL writes are gone. */
+  crash(id: string): void {
+    const n = this.node(id);
+    n.clock.stop();
+    n.wal.crash();
+    this.network.isolate(id);
+  }
+
+  /** Starts a new incarnation of a crashed node on its surviving WAL. */
+  async restart(id: string, seed: number): Promise<TestNode> {
+    const old = this.node(id);
+    const fresh = this.create(id, old.wal, seed);
+    this.nodes[this.nodes.indexOf(old)] = fresh;
+    this.network.heal();
+    await this.join(fresh);
+    return fresh;
+  }
+
+  async leader(partition: number, maxMs = 10_000): Promise<TestNode> {
+    let found: TestNode | undefined;
+    await this.runUntil(() => {
+      found = this.nodes.find((n) => n.raft.amILeaderQuick(partition));
+      return found !== undefined;
+    }, maxMs);
+    return found!;
+  }
+
+  /** Runs virtual time until `predicate` holds; fails the test after `maxMs` of virtual time. */
+  async runUntil(predicate: () => boolean, maxMs = 10_000): Promise<void> {
+    const limit = this.clock.elapsed + maxMs;
+    for (;;) {
+      await drainMicrotasks();
+      if (predicate()) return;
+      if (this.clock.elapsed > limit || this.clock.runNext() === undefined) {
+        throw new Error(`condition not reached within ${maxMs} virtual ms`);
+      }
+    }
+  }
+
+  /** Runs virtual time for `ms`. */
+  async runFor(ms: number): Promise<void> {
+    const until = this.clock.elapsed + ms;
+    for (;;) {
+      await drainMicrotasks();
+      const next = this.clock.nextTime();
+      if (next === undefined || next > until) break;
+      this.clock.runNext();
+    }
+    this.clock.advanceTo(until);
+  }
+
+  /** Awaits a promise while virtual time runs. */
+  async settle<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
+    let done = false;
+    let value: T | undefined;
+    promise.then((v) => {
+      done = true;
+      value = v;
+    }, () => {
+      done = true;
+    });
+    await this.runUntil(() => done, maxMs);
+    return (await promise) ?? (value as T);
+  }
+
+  private create(id: string, wal: InMemoryWal, seed: number): TestNode {
+    const clock = this.clock.forNode(id);
+    const raft = new RaftManager({
+      node: id,
+      initialPartitions: 3,
+      wal,
+      transport: this.network.transport(id),
+      discovery: new StaticDiscovery(this.ids),
+      clock,
+      seed: seed * 1000 + this.ids.indexOf(id),
+      tickMs: 10,
+      ...this.extra,
+    });
+    const node: TestNode = { id, raft, clock, wal, delivered: new Map(), restored: new Map() };
+    const record = (into: Map<number, string[]>) => (partition: number, log: RaftLog): boolean => {
+      const list = into.get(partition) ?? [];
+      list.push(decoder.decode(log.data));
+      into.set(partition, list);
+      return true;
+    };
+    raft.onReplicationReceived(record(node.delivered));
+    raft.onLogRestored(record(node.restored));
+    return node;
+  }
+}
+
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => realSetImmediate(resolve));
+}

@@ -1,0 +1,699 @@
+import {
+  InMemoryWal,
+  RaftManager,
+  RaftOperationStatus,
+  StaticDiscovery,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftLog,
+  type RaftManagerOptions,
+  type ReplicateOptions,
+  type ReplicationHandler,
+  type ReplicationResult,
+  type RestoreHandler,
+  type Role,
+} from '@kommander/core';
+import { AcknowledgedWritesChecker } from './invariants/acknowledged-writes.js';
+import { ElectionSafetyChecker } from './invariants/election-safety.js';
+import { LeaderCompletenessChecker, type LogView } from './invariants/leader-completeness.js';
+import { LogMatchingChecker, type LogEntry } from './invariants/log-matching.js';
+import { StateMachineSafetyChecker, type DeliverySource } from './invariants/state-machine-safety.js';
+import { formatViolation, type InvariantName, type Violation } from './invariants/violation.js';
+import { Prng } from './prng.js';
+import { SimNetwork } from './sim-network.js';
+import { Trace } from './trace.js';
+import { VirtualClock, type NodeClock } from './virtual-clock.js';
+
+/** The RaftManager options a simulation may tune; the rest (node, WAL, transport, discovery, clock, seed) belong to the simulator. */
+export type SimulatedRaftOptions = Partial<
+  Pick<
+    RaftManagerOptions,
+    | 'tickMs'
+    | 'electionTicks'
+    | 'heartbeatTicks'
+    | 'proposalTimeoutMs'
+    | 'pendingProposalTimeoutMs'
+    | 'maxQueuedProposals'
+    | 'syncWal'
+    | 'maxInflightMessages'
+    | 'maxEntriesPerMessage'
+    | 'maxBytesPerMessage'
+    | 'logger'
+  >
+>;
+
+/** The application running on one node incarnation: what it does with committed (and replayed) entries. */
+export interface NodeStateMachine {
+  /** Receives each committed application entry (see `RaftManager.onReplicationReceived`). */
+  readonly onReplicationReceived: ReplicationHandler;
+  /** Receives the WAL replay at start-up. Default: `onReplicationReceived`. */
+  readonly onLogRestored?: RestoreHandler;
+}
+
+/**
+ * Builds the application of a node incarnation. It is called again after every restart (a crashed
+ * process loses its memory), with `incarnation` counting the starts of that node from 1. Returning a
+ * function uses it for both live deliveries and the replay.
+ */
+export type StateMachineFactory = (node: NodeId, incarnation: number) => NodeStateMachine | ReplicationHandler;
+
+/** What a user invariant is given. */
+export interface InvariantContext {
+  readonly cluster: SimulatedCluster;
+  /** True for the final check after the heal phase (when every node has caught up); false after each step. */
+  readonly final: boolean;
+}
+
+/** A property of the user's application: return a message describing the problem, or nothing when it holds. */
+export type ClusterInvariant = (context: InvariantContext) => string | undefined | void;
+
+/** Options of {@link SimulatedCluster.start}. */
+export interface SimulatedClusterOptions {
+  /** Fixes every random choice of the run (network, disk, elections, nemesis, load). */
+  readonly seed: number;
+  /** Number of nodes, named n1, n2 … Default 3. */
+  readonly nodes?: number;
+  /** User partitions per node (1..partitions; partition 0 is the system partition). Default 4. */
+  readonly partitions?: number;
+  /** The application on each node. Default: none (the simulator still records every delivery). */
+  readonly stateMachine?: StateMachineFactory;
+  /** Checked after every step and at the end; its first message fails the run. Default: none. */
+  readonly invariant?: ClusterInvariant;
+  /** Each node's WAL append latency is drawn once from this range of virtual milliseconds. Default [1, 3]. */
+  readonly walLatencyMs?: readonly [number, number];
+  /** One-way network latency in virtual milliseconds. Default 1. */
+  readonly networkLatencyMs?: number;
+  /** RaftManager timing and limits. Default: tickMs 20, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000; the rest as RaftManager's defaults. */
+  readonly raft?: SimulatedRaftOptions;
+  /** Trace lines kept for failure reports. Default 200. */
+  readonly traceLines?: number;
+  /** How to replay this run, shown in failure messages. Default `seed <seed>`. */
+  readonly replay?: string;
+}
+
+/** Thrown by the run methods of {@link SimulatedCluster} when an invariant breaks. */
+export class SimulationError extends Error {
+  constructor(
+    readonly violation: Violation,
+    readonly replay: string,
+    readonly traceTail: readonly string[],
+  ) {
+    super(`${formatViolation(violation)}\nreplay: ${replay}`);
+    this.name = 'SimulationError';
+  }
+}
+
+const SIM_RAFT_DEFAULTS = {
+  tickMs: 20,
+  electionTicks: 10,
+  heartbeatTicks: 2,
+  proposalTimeoutMs: 2000,
+  pendingProposalTimeoutMs: 3000,
+} as const;
+
+/** The in-memory log of one node's partition, read lazily by the leader completeness checker. */
+class ManagerLogView implements LogView {
+  firstIndex = 0;
+  lastIndex = 0;
+  manager: RaftManager | null = null;
+
+  constructor(readonly partition: number) {}
+
+  entries(from: number, to: number): readonly LogEntry[] {
+    return this.manager === null || from > to ? [] : this.manager.partitionEntries(this.partition, from, to);
+  }
+}
+
+/** One simulated node: its disk survives crashes; its process (manager, clock facade, transport) does not. */
+interface NodeSlot {
+  readonly id: NodeId;
+  readonly wal: InMemoryWal;
+  manager: RaftManager | null;
+  clock: NodeClock | null;
+  joined: boolean;
+  incarnation: number;
+  /** Per partition: the commit index up to which this incarnation's log was checked. */
+  readonly checked: number[];
+  /** Per partition: role and term last seen, for trace lines. */
+  readonly seenRole: (Role | '')[];
+  readonly seenTerm: number[];
+  readonly views: ManagerLogView[];
+}
+
+function immediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A whole Kommander cluster in one process: real `RaftManager`s on virtual time, a simulated network
+ * and simulated disks, all driven from one seed. After every step (one event, then every promise it
+ * triggered) the simulator checks election safety, log matching, leader completeness, state-machine
+ * safety, and the user's invariant; the first violation stops the run with a {@link SimulationError}.
+ *
+ * ```ts
+ * const cluster = await SimulatedCluster.start({ seed: 42, stateMachine: (node) => (p, log) => { apply(node, log); return true; } });
+ * cluster.crash('n1');
+ * await cluster.runFor(2000);
+ * cluster.restart('n1');
+ * await cluster.converge();
+ * ```
+ */
+export class SimulatedCluster {
+  readonly clock = new VirtualClock();
+  readonly network: SimNetwork;
+  readonly trace: Trace;
+  /** Records what clients were told; the load generator and {@link write} feed it. */
+  readonly acknowledgements = new AcknowledgedWritesChecker();
+  readonly deliveries = new StateMachineSafetyChecker();
+  readonly seed: number;
+  readonly partitionCount: number;
+  readonly replay: string;
+  /** The first violation, once one happened. */
+  violation: Violation | null = null;
+  /** Nodes started so far, restarts included. */
+  starts = 0;
+  crashes = 0;
+
+  private readonly slots: NodeSlot[];
+  private readonly bySlot = new Map<NodeId, NodeSlot>();
+  private readonly partitionIds: number[];
+  private readonly elections = new ElectionSafetyChecker();
+  private readonly logs = new LogMatchingChecker();
+  private readonly completeness = new LeaderCompletenessChecker(this.logs);
+  private readonly options: SimulatedClusterOptions;
+  private readonly raft: SimulatedRaftOptions;
+  private writes = 0;
+
+  private constructor(options: SimulatedClusterOptions) {
+    const nodeCount = options.nodes ?? 3;
+    const partitions = options.partitions ?? 4;
+    if (!Number.isSafeInteger(options.seed)) throw new RangeError(`SimulatedCluster: seed must be an integer, got ${String(options.seed)}`);
+    if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 64) throw new RangeError(`SimulatedCluster: nodes must be an integer in 1..64, got ${String(nodeCount)}`);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new RangeError(`SimulatedCluster: partitions must be an integer in 1..1024, got ${String(partitions)}`);
+    const [latMin, latMax] = options.walLatencyMs ?? [1, 3];
+    if (!(latMin >= 0 && latMax >= latMin)) throw new RangeError(`SimulatedCluster: walLatencyMs must be [min, max] with 0 ≤ min ≤ max, got [${latMin}, ${latMax}]`);
+    this.options = options;
+    this.seed = options.seed;
+    this.partitionCount = partitions;
+    this.replay = options.replay ?? `seed ${options.seed}`;
+    this.raft = { ...SIM_RAFT_DEFAULTS, ...options.raft };
+    this.trace = new Trace(options.traceLines ?? 200);
+    this.partitionIds = Array.from({ length: partitions + 1 }, (_, p) => p);
+    const ids = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
+    this.network = new SimNetwork(this.clock, Prng.stream(options.seed, 'network'), ids, {
+      latencyMs: options.networkLatencyMs ?? 1,
+      onDeliver: (_from, _to, messages) => this.traceMessages(messages),
+    });
+    const disk = Prng.stream(options.seed, 'disk');
+    this.slots = ids.map((id) => {
+      const latency = disk.uniform(latMin, latMax);
+      const slot: NodeSlot = {
+        id,
+        wal: new InMemoryWal({ clock: this.clock.forNode(id, `wal ${id}`), appendLatencyMs: latency }),
+        manager: null,
+        clock: null,
+        joined: false,
+        incarnation: 0,
+        checked: this.partitionIds.map(() => 0),
+        seenRole: this.partitionIds.map(() => ''),
+        seenTerm: this.partitionIds.map(() => 0),
+        views: this.partitionIds.map((p) => new ManagerLogView(p)),
+      };
+      this.bySlot.set(id, slot);
+      return slot;
+    });
+  }
+
+  /** Creates the cluster, starts every node and runs until all have joined. */
+  static async start(options: SimulatedClusterOptions): Promise<SimulatedCluster> {
+    const cluster = new SimulatedCluster(options);
+    for (const slot of cluster.slots) cluster.boot(slot);
+    if (!(await cluster.runUntil(() => cluster.slots.every((s) => s.joined), 10_000))) {
+      cluster.fail('runtime-error', '', -1, 'not every node finished joinCluster() within 10 s of virtual time');
+    }
+    return cluster;
+  }
+
+  // ---- inspection ----
+
+  /** Node ids, n1 … nN. */
+  get nodes(): readonly NodeId[] {
+    return this.network.nodes;
+  }
+
+  /** User partitions 1..N. */
+  get userPartitions(): readonly number[] {
+    return this.partitionIds.slice(1);
+  }
+
+  /** Virtual milliseconds since the start. */
+  get now(): number {
+    return this.clock.elapsed;
+  }
+
+  /** The running RaftManager of `node`, or undefined while it is crashed. */
+  manager(node: NodeId): RaftManager | undefined {
+    return this.slot(node).manager ?? undefined;
+  }
+
+  /** True when `node`'s process runs (it may still be joining). */
+  isUp(node: NodeId): boolean {
+    return this.slot(node).manager !== null;
+  }
+
+  /** True when `node` runs and its joinCluster() has resolved. */
+  isJoined(node: NodeId): boolean {
+    return this.slot(node).joined;
+  }
+
+  /** The node that leads `partition` now (the one in the highest term if several think so), or undefined. */
+  leaderOf(partition: number): NodeId | undefined {
+    let best: NodeId | undefined;
+    let bestTerm = -1;
+    for (const s of this.slots) {
+      if (!s.joined || s.manager === null) continue;
+      const status = s.manager.partitionStatus(partition);
+      if (status.role === 'leader' && status.term > bestTerm) {
+        best = s.id;
+        bestTerm = status.term;
+      }
+    }
+    return best;
+  }
+
+  /** How many canonical deliveries of `partition` `node` has made (over all its incarnations). */
+  deliveredBy(node: NodeId, partition: number): number {
+    return this.deliveries.deliveredBy(node, partition);
+  }
+
+  /** How many entries of `partition` were delivered on some node (the canonical sequence's length). */
+  deliveredCount(partition: number): number {
+    return this.deliveries.canonical(partition).length;
+  }
+
+  /** A line for the trace (shown in failure reports). */
+  note(text: string): void {
+    this.trace.record(this.clock.elapsed, text);
+  }
+
+  // ---- faults ----
+
+  /**
+   * Kills `node`'s process: its timers are cancelled, its transport dies, its WAL loses unsynced and
+   * in-flight writes, and the RaftManager object is abandoned (pending calls on it never settle).
+   */
+  crash(node: NodeId): void {
+    const slot = this.slot(node);
+    if (slot.manager === null) throw new Error(`SimulatedCluster.crash: ${node} is already down; restart it first`);
+    slot.clock?.stop();
+    this.network.kill(node);
+    slot.wal.crash();
+    slot.manager = null;
+    slot.clock = null;
+    slot.joined = false;
+    for (const view of slot.views) view.manager = null;
+    this.completeness.forgetNode(node);
+    this.crashes++;
+    this.note(`crash ${node}`);
+  }
+
+  /** Starts a new process for `node` on its surviving WAL: new clock facade, new transport, `joinCluster()`. */
+  restart(node: NodeId): void {
+    const slot = this.slot(node);
+    if (slot.manager !== null) throw new Error(`SimulatedCluster.restart: ${node} is running; crash it first`);
+    this.boot(slot);
+  }
+
+  /** Ends every network fault and restarts every crashed node. */
+  healAll(): void {
+    this.network.heal();
+    for (const slot of this.slots) if (slot.manager === null) this.boot(slot);
+    this.note('heal: network clean, all nodes up');
+  }
+
+  // ---- running ----
+
+  /**
+   * Runs one event, lets every promise it triggered settle, then checks the invariants. Returns false
+   * when no event is scheduled. Throws a {@link SimulationError} on the first violation.
+   */
+  async step(): Promise<boolean> {
+    this.throwIfViolated();
+    let event;
+    try {
+      event = this.clock.runNext();
+    } catch (error) {
+      const last = this.clock.last;
+      this.fail('runtime-error', last?.node ?? '', -1, `event "${last?.label ?? '?'}" threw: ${describeError(error)}`);
+    }
+    if (event === undefined && this.violation === null) return false;
+    await immediate();
+    if (event !== undefined) {
+      this.trace.record(event.time, event.label);
+      this.observe(event.node);
+    }
+    this.throwIfViolated();
+    return true;
+  }
+
+  /** Runs every event due in the next `ms` virtual milliseconds. */
+  async runFor(ms: number): Promise<void> {
+    const until = this.clock.elapsed + ms;
+    for (;;) {
+      const next = this.clock.nextTime();
+      if (next === undefined || next > until) break;
+      await this.step();
+    }
+    this.clock.advanceTo(until);
+  }
+
+  /** Runs until `predicate` holds (checked before each step) or `timeoutMs` of virtual time pass; returns whether it held. Default timeout 60 s. */
+  async runUntil(predicate: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+    const deadline = this.clock.elapsed + timeoutMs;
+    for (;;) {
+      if (predicate()) return true;
+      const next = this.clock.nextTime();
+      if (next === undefined || next > deadline) {
+        this.clock.advanceTo(deadline);
+        return predicate();
+      }
+      await this.step();
+    }
+  }
+
+  /** Runs until `promise` settles (or `timeoutMs` of virtual time pass, default 30 s); its value, or undefined. A rejection is rethrown. */
+  async settle<T>(promise: Promise<T>, timeoutMs = 30_000): Promise<T | undefined> {
+    const outcome: { state: 'pending' | 'fulfilled' | 'rejected'; value?: T; reason?: unknown } = { state: 'pending' };
+    promise.then(
+      (value) => {
+        outcome.state = 'fulfilled';
+        outcome.value = value;
+      },
+      (reason: unknown) => {
+        outcome.state = 'rejected';
+        outcome.reason = reason;
+      },
+    );
+    await immediate();
+    await this.runUntil(() => outcome.state !== 'pending', timeoutMs);
+    if (outcome.state === 'rejected') throw outcome.reason;
+    return outcome.value;
+  }
+
+  /**
+   * Replicates through whichever node leads `partition`, waiting (on virtual time) for a leader and for
+   * the result; records a Success as an acknowledged write. Returns `NodeIsNotLeader` when no leader
+   * appears within `timeoutMs` (default 10 s) and `ProposalTimeout` when the call does not settle.
+   */
+  async write(partition: number, type: string, data: Uint8Array, options: ReplicateOptions = {}, timeoutMs = 10_000): Promise<ReplicationResult> {
+    const deadline = this.clock.elapsed + timeoutMs;
+    let leader: NodeId | undefined;
+    await this.runUntil(() => (leader = this.leaderOf(partition)) !== undefined, timeoutMs);
+    const manager = leader === undefined ? undefined : this.manager(leader);
+    if (manager === undefined) return { status: RaftOperationStatus.NodeIsNotLeader, ticket: null, lastIndex: 0 };
+    this.acknowledgements.proposed(partition, data, this.clock.elapsed);
+    const result = await this.settle(manager.replicateLogs(partition, type, data, options), Math.max(1, deadline - this.clock.elapsed));
+    if (result === undefined) return { status: RaftOperationStatus.ProposalTimeout, ticket: null, lastIndex: 0 };
+    if (result.status === RaftOperationStatus.Success && options.autoCommit !== false) {
+      this.acknowledgements.acknowledged(partition, data, this.clock.elapsed);
+    }
+    return result;
+  }
+
+  /**
+   * The heal phase's test of liveness, to call once the network is clean and every node is up: every
+   * partition elects a leader all nodes agree on, a fresh write to every user partition commits and is
+   * delivered on every node, and every node has delivered the same sequence. Then the final checks run
+   * (every node's whole committed log, acknowledged writes, the user invariant with `final: true`).
+   * Throws a {@link SimulationError} when it does not converge within `timeoutMs` (default 20 s).
+   * Returns the virtual milliseconds it took.
+   */
+  async converge(timeoutMs = 20_000): Promise<number> {
+    const start = this.clock.elapsed;
+    const deadline = start + timeoutMs;
+    const left = (): number => Math.max(1, deadline - this.clock.elapsed);
+    if (!(await this.runUntil(() => this.agreedLeaders().length === 0 && this.slots.every((s) => s.joined), left()))) {
+      const missing = this.agreedLeaders();
+      this.fail('heal-convergence', '', missing[0] ?? -1, `no leader agreed by every node after ${timeoutMs} ms for partitions ${missing.join(', ')}: ${this.describeStatuses(missing[0] ?? 0)}`);
+    }
+    for (const p of this.userPartitions) {
+      let done = false;
+      while (!done && this.clock.elapsed < deadline) {
+        const data = new TextEncoder().encode(`heal-${p}-${++this.writes}`);
+        const result = await this.write(p, 'heal', data, {}, left());
+        done = result.status === RaftOperationStatus.Success;
+      }
+      if (!done) this.fail('heal-convergence', '', p, `no fresh write to partition ${p} succeeded within ${timeoutMs} ms: ${this.describeStatuses(p)}`);
+    }
+    const caughtUp = (): boolean =>
+      this.userPartitions.every((p) => {
+        const length = this.deliveries.canonical(p).length;
+        return this.slots.every((s) => this.deliveries.nextOf(s.id, p) === length);
+      });
+    if (!(await this.runUntil(caughtUp, left()))) {
+      const p = this.userPartitions.find((q) => this.slots.some((s) => this.deliveries.nextOf(s.id, q) !== this.deliveries.canonical(q).length)) ?? 1;
+      const counts = this.slots.map((s) => `${s.id}=${this.deliveries.nextOf(s.id, p)}`).join(' ');
+      this.fail('heal-convergence', '', p, `nodes did not deliver the same sequence within ${timeoutMs} ms: ${this.deliveries.canonical(p).length} canonical entries, next positions ${counts}`);
+    }
+    this.finalCheck();
+    return this.clock.elapsed - start;
+  }
+
+  /** The end-of-run checks: every node's whole committed log again, acknowledged writes, and the user invariant with `final: true`. */
+  finalCheck(): void {
+    for (const slot of this.slots) slot.checked.fill(0);
+    this.observe('');
+    this.throwIfViolated();
+    const v = this.acknowledgements.check(this.clock.elapsed, this.deliveries, this.nodes);
+    if (v !== undefined) this.record(v);
+    this.runUserInvariant(true);
+    this.throwIfViolated();
+  }
+
+  /** Runs the invariants now, outside a step (they also run after every step). */
+  checkInvariants(): void {
+    this.observe('');
+    this.throwIfViolated();
+  }
+
+  /** Stops every running node with leaveCluster(), driving virtual time until they are done. */
+  async stop(): Promise<void> {
+    const leaving = this.slots.filter((s) => s.manager !== null).map((s) => (s.manager as RaftManager).leaveCluster());
+    await this.settle(Promise.all(leaving), 10_000);
+    for (const s of this.slots) {
+      s.manager = null;
+      s.joined = false;
+    }
+  }
+
+  // ---- internals ----
+
+  private boot(slot: NodeSlot): void {
+    const incarnation = ++slot.incarnation;
+    const clock = this.clock.forNode(slot.id);
+    const seed = Prng.stream(this.seed, `raft ${slot.id} ${incarnation}`).uint32();
+    const manager = new RaftManager({
+      ...this.raft,
+      node: slot.id,
+      initialPartitions: this.partitionCount,
+      wal: slot.wal,
+      transport: this.network.transportFor(slot.id),
+      discovery: new StaticDiscovery(this.nodes),
+      clock,
+      seed,
+    });
+    slot.manager = manager;
+    slot.clock = clock;
+    slot.joined = false;
+    slot.checked.fill(0);
+    slot.seenRole.fill('');
+    slot.seenTerm.fill(0);
+    for (const view of slot.views) view.manager = manager;
+    this.deliveries.startIncarnation(slot.id);
+    this.starts++;
+    const app = this.options.stateMachine?.(slot.id, incarnation);
+    const onLive = typeof app === 'function' ? app : app?.onReplicationReceived;
+    const onReplay = typeof app === 'function' ? app : (app?.onLogRestored ?? app?.onReplicationReceived);
+    const current = (): boolean => slot.incarnation === incarnation && slot.manager === manager;
+    manager.onReplicationReceived((partition, log) => {
+      if (!current()) return true;
+      this.delivered(slot.id, partition, log, 'replication');
+      return onLive === undefined ? true : onLive(partition, log);
+    });
+    manager.onLogRestored((partition, log) => {
+      if (!current()) return true;
+      this.delivered(slot.id, partition, log, 'restore');
+      return onReplay === undefined ? true : onReplay(partition, log);
+    });
+    manager.onReplicationError((partition, log, error) => {
+      if (current() && this.options.stateMachine !== undefined) {
+        this.note(`${slot.id} p${partition} handler failed on id ${log.id}: ${describeError(error)}`);
+      }
+    });
+    this.note(`start ${slot.id} #${incarnation}`);
+    manager.joinCluster().then(
+      () => {
+        if (!current()) return;
+        slot.joined = true;
+        this.note(`joined ${slot.id} #${incarnation}`);
+      },
+      (error: unknown) => {
+        if (current()) this.fail('runtime-error', slot.id, -1, `joinCluster() failed: ${describeError(error)}`, false);
+      },
+    );
+  }
+
+  private delivered(node: NodeId, partition: number, log: RaftLog, source: DeliverySource): void {
+    this.trace.mixInt(log.id);
+    const v = this.deliveries.deliver(this.clock.elapsed, node, partition, log, source);
+    if (v !== undefined) this.record(v);
+  }
+
+  /** Checks the invariants against `subject` (the only node the last event could change), or every node for `''`. */
+  private observe(subject: NodeId): void {
+    if (this.violation !== null) return;
+    const time = this.clock.elapsed;
+    for (const slot of this.slots) {
+      if (subject !== '' && slot.id !== subject) continue;
+      const manager = slot.manager;
+      if (manager === null || !slot.joined) continue;
+      for (const p of this.partitionIds) {
+        const s = manager.partitionStatus(p);
+        if (s.restoring) continue;
+        let v = this.elections.observe(time, slot.id, p, s.role, s.term);
+        if (slot.seenRole[p] !== s.role || slot.seenTerm[p] !== s.term) {
+          if (s.role === 'leader' || slot.seenRole[p] === 'leader') this.note(`${slot.id} p${p} ${s.role} term ${s.term}`);
+          slot.seenRole[p] = s.role;
+          slot.seenTerm[p] = s.term;
+        }
+        if (v === undefined && s.commitIndex > (slot.checked[p] as number)) {
+          const from = Math.max((slot.checked[p] as number) + 1, s.firstIndex, 1);
+          const entries = from <= s.commitIndex ? manager.partitionEntries(p, from, s.commitIndex) : [];
+          const gap = checkContiguous(entries, from, s.commitIndex);
+          if (gap !== undefined) {
+            v = { invariant: 'log-matching', time, node: slot.id, partition: p, details: `committed entries ${from}..${s.commitIndex} are not all in the log: ${gap}` };
+          } else {
+            v = this.logs.observe(time, slot.id, p, entries, s.term);
+          }
+          slot.checked[p] = s.commitIndex;
+        }
+        if (v === undefined) {
+          const view = slot.views[p] as ManagerLogView;
+          view.firstIndex = s.firstIndex;
+          view.lastIndex = s.lastIndex;
+          v = this.completeness.observe(time, slot.id, p, s.role, s.term, view);
+        }
+        if (v !== undefined) {
+          this.record(v);
+          return;
+        }
+      }
+    }
+    this.runUserInvariant(false);
+  }
+
+  private runUserInvariant(final: boolean): void {
+    const invariant = this.options.invariant;
+    if (invariant === undefined || this.violation !== null) return;
+    let message: string | undefined | void;
+    try {
+      message = invariant({ cluster: this, final });
+    } catch (error) {
+      message = `the invariant threw: ${describeError(error)}`;
+    }
+    if (typeof message === 'string') this.record({ invariant: 'user-invariant', time: this.clock.elapsed, node: '', partition: -1, details: message });
+  }
+
+  /** Partitions (0 included) for which not every node names the same leader, or that leader does not lead. */
+  private agreedLeaders(): number[] {
+    const missing: number[] = [];
+    for (const p of this.partitionIds) {
+      let agreed: NodeId | undefined;
+      let ok = true;
+      for (const s of this.slots) {
+        if (!s.joined || s.manager === null) {
+          ok = false;
+          break;
+        }
+        const leader = s.manager.partitionStatus(p).leader;
+        if (leader === '' || (agreed !== undefined && leader !== agreed)) {
+          ok = false;
+          break;
+        }
+        agreed = leader;
+      }
+      if (ok && agreed !== undefined && !this.slot(agreed).manager?.amILeaderQuick(p)) ok = false;
+      if (!ok) missing.push(p);
+    }
+    return missing;
+  }
+
+  private describeStatuses(partition: number): string {
+    return this.slots
+      .map((s) => {
+        if (s.manager === null) return `${s.id}: down`;
+        if (!s.joined) return `${s.id}: joining`;
+        const st = s.manager.partitionStatus(partition);
+        return `${s.id}: ${st.role} term ${st.term} leader ${st.leader || '-'} commit ${st.commitIndex} last ${st.lastIndex}`;
+      })
+      .join('; ');
+  }
+
+  private traceMessages(messages: readonly Message[]): void {
+    const t = this.trace;
+    for (const m of messages) {
+      t.mixInt(m.type | (m.partition << 4));
+      t.mixInt(m.term);
+      t.mixInt(m.index);
+      t.mixInt(m.commit);
+      t.mixInt(m.entries.length);
+    }
+  }
+
+  private record(v: Violation): void {
+    if (this.violation !== null) return;
+    this.violation = v;
+    this.note(`VIOLATION ${formatViolation(v)}`);
+  }
+
+  /**
+   * Records a violation found outside the built-in checks (a load generator, a harness); the run stops
+   * at the end of the current step with a {@link SimulationError}.
+   */
+  flag(invariant: InvariantName, node: NodeId, partition: number, details: string): void {
+    this.record({ invariant, time: this.clock.elapsed, node, partition, details });
+  }
+
+  /** Records a violation and (unless `raise` is false) throws it at once. */
+  private fail(invariant: InvariantName, node: NodeId, partition: number, details: string, raise = true): void {
+    this.record({ invariant, time: this.clock.elapsed, node, partition, details });
+    if (raise) this.throwIfViolated();
+  }
+
+  private throwIfViolated(): void {
+    if (this.violation !== null) throw new SimulationError(this.violation, this.replay, this.trace.tail(40));
+  }
+
+  private slot(node: NodeId): NodeSlot {
+    const slot = this.bySlot.get(node);
+    if (slot === undefined) throw new Error(`SimulatedCluster: unknown node "${node}"; nodes are ${this.nodes.join(', ')}`);
+    return slot;
+  }
+}
+
+/** Describes a hole in what should be the contiguous range [from, to], or undefined when there is none. */
+function checkContiguous(entries: readonly Entry[], from: number, to: number): string | undefined {
+  if (from > to) return undefined;
+  if (entries.length !== to - from + 1) return `expected ${to - from + 1} entries, partitionEntries returned ${entries.length}`;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k] as Entry;
+    if (e.index !== from + k) return `entry #${k} has index ${e.index}, expected ${from + k}`;
+  }
+  return undefined;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

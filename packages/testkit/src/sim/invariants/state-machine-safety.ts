@@ -1,0 +1,127 @@
+import type { HLCTimestamp, NodeId } from '@kommander/core';
+import { dataKey } from './identity.js';
+import type { Violation } from './violation.js';
+
+/** An application delivery as the checker sees it (the fields of `RaftLog`). */
+export interface Delivery {
+  readonly id: number;
+  readonly term: number;
+  readonly type: string;
+  readonly data: Uint8Array;
+  readonly time: HLCTimestamp;
+}
+
+/** Where a delivery came from: live replication or the WAL replay after a (re)start. */
+export type DeliverySource = 'replication' | 'restore';
+
+/** One entry of a partition's canonical delivery sequence. */
+export interface CanonicalDelivery {
+  readonly id: number;
+  readonly term: number;
+  readonly type: string;
+  /** {@link dataKey} of the payload. */
+  readonly key: string;
+  readonly time: string;
+  /** The node that delivered it first. */
+  readonly firstNode: NodeId;
+}
+
+interface Cursor {
+  /** Canonical position of this incarnation's next delivery; -1 before its first delivery. */
+  next: number;
+  /** Canonical positions delivered by any incarnation of the node: [0, delivered). */
+  delivered: number;
+}
+
+/**
+ * State-machine safety at the application level: every node delivers, per partition, one and the same
+ * sequence. The first node to deliver the k-th entry fixes the canonical k-th entry; every other
+ * delivery is compared with it. A restarted node's replay (onLogRestored) may start at any point of the
+ * canonical sequence it had already reached (the last checkpoint), then must continue it exactly; it
+ * may never skip an entry it had not delivered before.
+ */
+export class StateMachineSafetyChecker {
+  private readonly sequences = new Map<number, CanonicalDelivery[]>();
+  private readonly positions = new Map<number, Map<number, number>>();
+  private readonly cursors = new Map<string, Cursor>();
+
+  /** A node (re)started: its next delivery of each partition may begin anywhere it had reached before. */
+  startIncarnation(node: NodeId): void {
+    for (const [key, cursor] of this.cursors) if (key.startsWith(`${node}\u0000`)) cursor.next = -1;
+  }
+
+  /** Records one delivery; returns a violation when it departs from the canonical sequence. */
+  deliver(time: number, node: NodeId, partition: number, log: Delivery, source: DeliverySource): Violation | undefined {
+    const sequence = this.sequence(partition);
+    const positions = this.positions.get(partition) as Map<number, number>;
+    const cursor = this.cursor(node, partition);
+    let position = cursor.next;
+    if (position < 0) {
+      position = positions.get(log.id) ?? sequence.length;
+      if (position > cursor.delivered) {
+        const missed = sequence[cursor.delivered];
+        return this.violation(time, node, partition,
+          `${source} on a new incarnation starts with id ${log.id} at canonical position ${position}, ` +
+          `skipping position ${cursor.delivered} (id ${missed?.id ?? '?'}) that this node never delivered`);
+      }
+    }
+    const key = dataKey(log.data);
+    const ticket = `${log.time.physical}.${log.time.counter}`;
+    const canonical = sequence[position];
+    if (canonical === undefined) {
+      const earlier = positions.get(log.id);
+      if (earlier !== undefined) {
+        return this.violation(time, node, partition,
+          `${source} delivers id ${log.id} as canonical position ${position}, but it was already delivered at position ${earlier}`);
+      }
+      sequence.push({ id: log.id, term: log.term, type: log.type, key, time: ticket, firstNode: node });
+      positions.set(log.id, position);
+    } else if (canonical.id !== log.id || canonical.term !== log.term || canonical.type !== log.type || canonical.key !== key || canonical.time !== ticket) {
+      return this.violation(time, node, partition,
+        `${source} delivery #${position} is id ${log.id} term ${log.term} type ${JSON.stringify(log.type)} data ${JSON.stringify(key)}, ` +
+        `but ${canonical.firstNode} delivered id ${canonical.id} term ${canonical.term} type ${JSON.stringify(canonical.type)} data ${JSON.stringify(canonical.key)} there`);
+    }
+    cursor.next = position + 1;
+    if (cursor.delivered < cursor.next) cursor.delivered = cursor.next;
+    return undefined;
+  }
+
+  /** The canonical delivery sequence of `partition`. */
+  canonical(partition: number): readonly CanonicalDelivery[] {
+    return this.sequences.get(partition) ?? [];
+  }
+
+  /** How many canonical entries of `partition` `node` has delivered (over all its incarnations). */
+  deliveredBy(node: NodeId, partition: number): number {
+    return this.cursors.get(`${node}\u0000${partition}`)?.delivered ?? 0;
+  }
+
+  /** Canonical position of the current incarnation's next delivery, or -1 before its first one. */
+  nextOf(node: NodeId, partition: number): number {
+    return this.cursors.get(`${node}\u0000${partition}`)?.next ?? -1;
+  }
+
+  private violation(time: number, node: NodeId, partition: number, details: string): Violation {
+    return { invariant: 'state-machine-safety', time, node, partition, details };
+  }
+
+  private sequence(partition: number): CanonicalDelivery[] {
+    let sequence = this.sequences.get(partition);
+    if (sequence === undefined) {
+      sequence = [];
+      this.sequences.set(partition, sequence);
+      this.positions.set(partition, new Map());
+    }
+    return sequence;
+  }
+
+  private cursor(node: NodeId, partition: number): Cursor {
+    const key = `${node}\u0000${partition}`;
+    let cursor = this.cursors.get(key);
+    if (cursor === undefined) {
+      cursor = { next: -1, delivered: 0 };
+      this.cursors.set(key, cursor);
+    }
+    return cursor;
+  }
+}
