@@ -101,7 +101,7 @@ async function main(): Promise<void> {
 
   line('\n2. Routing keys and replicating writes:');
   const written = new Map<string, string>();
-  const tenants = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark'];
+  const tenants = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'tyrell', 'cyberdyne'];
   for (const tenant of tenants) {
     for (const setting of ['plan', 'region', 'quota']) {
       const key = `tenants/${tenant}/${setting}`;

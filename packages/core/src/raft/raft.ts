@@ -263,6 +263,7 @@ export class Raft {
       this.log.append({ index: last + 1 + k, term, kind: p.kind, type: p.type, data: p.data, time: p.time });
     }
     if (entries.length > 0) this.oweAppendToAll(1);
+    this.self.maybeUpdate(this.log.lastIndex());
     return { accepted: true, reason: 'ok', firstIndex: last + 1, lastIndex: last + entries.length, term };
   }
 

@@ -36,6 +36,16 @@ export function data(name: string, bytes = 0): EntryProposal {
   return { kind: EntryKind.Data, type: name, data: new Uint8Array(bytes), time: HLC_ZERO };
 }
 
+/** A log entry; `type` defaults to a name unique to its index and term. */
+export function entry(index: number, term: number, type = `e${index}t${term}`): Entry {
+  return { index, term, kind: EntryKind.Data, type, data: new Uint8Array(0), time: HLC_ZERO };
+}
+
+/** Entries with the given terms at indexes 1, 2, 3 … */
+export function log(...terms: number[]): Entry[] {
+  return terms.map((t, k) => entry(k + 1, t));
+}
+
 /** A message with every field present, defaults for those not given (as the protocol builds them). */
 export function msg(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'>): Message {
   return {
@@ -85,6 +95,8 @@ export class Cluster {
   readonly leaderOfTerm = new Map<number, NodeId>();
   /** State machine safety: the one entry each index may deliver. */
   readonly deliveredAt = new Map<number, Entry>();
+  /** Readies whose write is in progress (see `beginReady`). */
+  private readonly inProgress = new Map<NodeId, Ready>();
 
   constructor(voters: readonly NodeId[], options: ClusterOptions = {}) {
     const learners = options.learners ?? [];
@@ -116,15 +128,25 @@ export class Cluster {
     return out;
   }
 
-  /** Drops the in-memory state and every message to the node; storage survives. */
+  /** Drops the in-memory state, any write in progress and every message to the node; storage survives. */
   crash(id: NodeId): void {
     this.node(id).raft = null;
+    this.inProgress.delete(id);
     this.queue = this.queue.filter((m) => m.to !== id);
   }
 
   restart(id: NodeId): void {
     const node = this.node(id);
     if (node.raft !== null) throw new Error(`node ${id} is running`);
+    this.start(node);
+  }
+
+  /** Restarts `id` from the given durable state (as if its WAL held exactly that). */
+  restore(id: NodeId, storage: Storage): void {
+    const node = this.node(id);
+    node.raft = null;
+    this.inProgress.delete(id);
+    Object.assign(node.storage, storage);
     this.start(node);
   }
 
@@ -150,27 +172,54 @@ export class Cluster {
     this.cut.clear();
   }
 
-  /** Carries out the node's Ready if it has one; returns it. `crashBeforePersist` simulates dying mid-Ready. */
+  /** Carries out the node's Ready at once if it has one (and none is in progress); returns it. */
   processReady(id: NodeId): Ready | null {
-    const node = this.node(id);
-    const raft = node.raft;
-    if (raft === null || !raft.hasReady()) return null;
+    if (this.inProgress.has(id)) return null;
+    const ready = this.beginReady(id);
+    if (ready !== null) this.finishReady(id);
+    return ready;
+  }
+
+  /**
+   * First half of a Ready, as the runtime does it: collect it and send `messages` (allowed in parallel
+   * with the write). The write is then in progress until `finishReady`; the node keeps stepping meanwhile.
+   */
+  beginReady(id: NodeId): Ready | null {
+    const raft = this.node(id).raft;
+    if (raft === null || this.inProgress.has(id) || !raft.hasReady()) return null;
     const ready = raft.ready();
-    if (ready.softState !== null && ready.softState.role === 'leader') {
-      const term = raft.status().term;
-      const existing = this.leaderOfTerm.get(term);
-      if (existing !== undefined && existing !== id) {
-        throw new Error(`election safety violated: ${existing} and ${id} both lead term ${term}`);
-      }
-      this.leaderOfTerm.set(term, id);
-    }
+    this.checkLeader(id, raft, ready);
     this.send(ready.messages);
+    this.inProgress.set(id, ready);
+    return ready;
+  }
+
+  /** Second half: the write is durable; send `persistedMessages`, apply, advance. */
+  finishReady(id: NodeId): void {
+    const ready = this.inProgress.get(id);
+    const node = this.node(id);
+    if (ready === undefined || node.raft === null) return;
+    this.inProgress.delete(id);
     this.persist(node.storage, ready);
     this.send(ready.persistedMessages);
     for (const entry of ready.committedEntries) this.deliver(node, entry);
     node.readStates.push(...ready.readStates);
-    raft.advance(ready);
-    return ready;
+    node.raft.advance(ready);
+  }
+
+  /** Whether `id` has a Ready whose write is in progress. */
+  writing(id: NodeId): boolean {
+    return this.inProgress.has(id);
+  }
+
+  private checkLeader(id: NodeId, raft: Raft, ready: Ready): void {
+    if (ready.softState === null || ready.softState.role !== 'leader') return;
+    const term = raft.status().term;
+    const existing = this.leaderOfTerm.get(term);
+    if (existing !== undefined && existing !== id) {
+      throw new Error(`election safety violated: ${existing} and ${id} both lead term ${term}`);
+    }
+    this.leaderOfTerm.set(term, id);
   }
 
   persist(storage: Storage, ready: Ready): void {
@@ -205,11 +254,18 @@ export class Cluster {
     }
   }
 
-  /** Processes every node's Ready until none has one. */
+  /** Completes writes in progress and processes every node's Ready until none has one. */
   processAll(): void {
     for (let round = 0; round < 10_000; round++) {
       let any = false;
-      for (const id of this.nodes.keys()) if (this.processReady(id) !== null) any = true;
+      for (const id of this.nodes.keys()) {
+        if (this.inProgress.has(id)) {
+          this.finishReady(id);
+          any = true;
+        } else if (this.processReady(id) !== null) {
+          any = true;
+        }
+      }
       if (!any) return;
     }
     throw new Error('processAll did not settle');

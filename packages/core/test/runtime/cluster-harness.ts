@@ -6,6 +6,7 @@ import { StaticDiscovery } from '../../src/memory/static-discovery';
 import { RaftManager } from '../../src/runtime/raft-manager';
 import type { RaftManagerOptions } from '../../src/runtime/options';
 import type { RaftLog } from '../../src/runtime/types';
+import type { Transport } from '../../src/ports/transport';
 
 /** One node of a test cluster, with what the application saw. */
 export interface TestNode {
@@ -13,6 +14,7 @@ export interface TestNode {
   raft: RaftManager;
   clock: NodeClock;
   readonly wal: InMemoryWal;
+  readonly transport: Transport;
   /** Per partition: the delivered entries' payloads as strings, in order. */
   delivered: Map<number, string[]>;
   restored: Map<number, string[]>;
@@ -65,7 +67,7 @@ export class TestCluster {
     const n = this.node(id);
     n.clock.stop();
     n.wal.crash();
-    this.network.isolate(id);
+    void n.transport.stop();
   }
 
   /** Starts a new incarnation of a crashed node on its surviving WAL. */
@@ -73,7 +75,6 @@ export class TestCluster {
     const old = this.node(id);
     const fresh = this.create(id, old.wal, seed);
     this.nodes[this.nodes.indexOf(old)] = fresh;
-    this.network.heal();
     await this.join(fresh);
     return fresh;
   }
@@ -127,18 +128,19 @@ export class TestCluster {
 
   private create(id: string, wal: InMemoryWal, seed: number): TestNode {
     const clock = this.clock.forNode(id);
+    const transport = this.network.transport(id);
     const raft = new RaftManager({
       node: id,
       initialPartitions: 3,
       wal,
-      transport: this.network.transport(id),
+      transport,
       discovery: new StaticDiscovery(this.ids),
       clock,
       seed: seed * 1000 + this.ids.indexOf(id),
       tickMs: 10,
       ...this.extra,
     });
-    const node: TestNode = { id, raft, clock, wal, delivered: new Map(), restored: new Map() };
+    const node: TestNode = { id, raft, clock, wal, transport, delivered: new Map(), restored: new Map() };
     const record = (into: Map<number, string[]>) => (partition: number, log: RaftLog): boolean => {
       const list = into.get(partition) ?? [];
       list.push(decoder.decode(log.data));

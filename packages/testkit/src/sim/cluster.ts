@@ -24,6 +24,7 @@ import { Prng } from './prng.js';
 import { SimNetwork } from './sim-network.js';
 import { Trace } from './trace.js';
 import { VirtualClock, type NodeClock } from './virtual-clock.js';
+import { max, NativePromise, nextImmediate } from './fast-globals.js';
 
 /** The RaftManager options a simulation may tune; the rest (node, WAL, transport, discovery, clock, seed) belong to the simulator. */
 export type SimulatedRaftOptions = Partial<
@@ -90,6 +91,11 @@ export interface SimulatedClusterOptions {
   readonly traceLines?: number;
   /** How to replay this run, shown in failure messages. Default `seed <seed>`. */
   readonly replay?: string;
+  /**
+   * Rewrites message batches in flight, breaking Raft's assumption that messages arrive unaltered: for
+   * proving that invariant checks (built-in or your own) catch a misbehaving system. Default: none.
+   */
+  readonly tamper?: (from: NodeId, to: NodeId, messages: readonly Message[]) => readonly Message[];
 }
 
 /** Thrown by the run methods of {@link SimulatedCluster} when an invariant breaks. */
@@ -142,7 +148,7 @@ interface NodeSlot {
 }
 
 function immediate(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new NativePromise((resolve) => nextImmediate(resolve));
 }
 
 /**
@@ -204,6 +210,7 @@ export class SimulatedCluster {
     this.network = new SimNetwork(this.clock, Prng.stream(options.seed, 'network'), ids, {
       latencyMs: options.networkLatencyMs ?? 1,
       onDeliver: (_from, _to, messages) => this.traceMessages(messages),
+      ...(options.tamper === undefined ? {} : { tamper: options.tamper }),
     });
     const disk = Prng.stream(options.seed, 'disk');
     this.slots = ids.map((id) => {
@@ -361,7 +368,7 @@ export class SimulatedCluster {
   async runFor(ms: number): Promise<void> {
     const until = this.clock.elapsed + ms;
     for (;;) {
-      const next = this.clock.nextTime();
+      const next = await this.nextEventTime();
       if (next === undefined || next > until) break;
       await this.step();
     }
@@ -373,7 +380,7 @@ export class SimulatedCluster {
     const deadline = this.clock.elapsed + timeoutMs;
     for (;;) {
       if (predicate()) return true;
-      const next = this.clock.nextTime();
+      const next = await this.nextEventTime();
       if (next === undefined || next > deadline) {
         this.clock.advanceTo(deadline);
         return predicate();
@@ -489,6 +496,14 @@ export class SimulatedCluster {
 
   // ---- internals ----
 
+  /** The time of the next event; when none is queued, lets pending promises run first (they may schedule one). */
+  private async nextEventTime(): Promise<number | undefined> {
+    const next = this.clock.nextTime();
+    if (next !== undefined) return next;
+    await immediate();
+    return this.clock.nextTime();
+  }
+
   private boot(slot: NodeSlot): void {
     const incarnation = ++slot.incarnation;
     const clock = this.clock.forNode(slot.id);
@@ -568,7 +583,7 @@ export class SimulatedCluster {
           slot.seenTerm[p] = s.term;
         }
         if (v === undefined && s.commitIndex > (slot.checked[p] as number)) {
-          const from = Math.max((slot.checked[p] as number) + 1, s.firstIndex, 1);
+          const from = max((slot.checked[p] as number) + 1, s.firstIndex, 1);
           const entries = from <= s.commitIndex ? manager.partitionEntries(p, from, s.commitIndex) : [];
           const gap = checkContiguous(entries, from, s.commitIndex);
           if (gap !== undefined) {

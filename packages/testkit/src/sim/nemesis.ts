@@ -47,7 +47,8 @@ const ALL_KINDS: readonly FaultKind[] = ['crash', 'partition', 'cut', 'isolate',
 /**
  * Draws a fault schedule for a run of `durationMs` from `prng`: between `minFaults` and `maxFaults`
  * faults starting between 5 % and 85 % of the run, lasting 0.2–2.5 s each (crashes 0.1–3 s). Faults may
- * overlap; the heal phase after the run ends them all.
+ * overlap (several nodes may be down at once); the heal phase after the run ends them all. Only a plan
+ * of nothing but crashes while every node is already down can come out shorter than `minFaults`.
  */
 export function planFaults(prng: Prng, nodes: readonly NodeId[], durationMs: number, options: FaultPlanOptions = {}): PlannedFault[] {
   const minFaults = options.minFaults ?? 5;
@@ -59,14 +60,21 @@ export function planFaults(prng: Prng, nodes: readonly NodeId[], durationMs: num
   }
   const weighted = kinds.flatMap((k) => (k === 'crash' ? [k, k] : [k]));
   const count = prng.between(minFaults, maxFaults);
+  const starts = Array.from({ length: count }, () => Math.round(prng.uniform(0.05, 0.85) * durationMs)).sort((a, b) => a - b);
+  // Crashes go to nodes the plan has up at that moment, so every planned fault really happens.
+  const downUntil = new Map<NodeId, number>();
   const plan: PlannedFault[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = Math.round(prng.uniform(0.05, 0.85) * durationMs);
+  for (const at of starts) {
     const lasts = prng.between(200, 2500);
-    const kind = prng.pick(weighted);
-    plan.push({ at, fault: drawFault(prng, kind, nodes, lasts) });
+    const up = nodes.filter((n) => (downUntil.get(n) ?? -1) < at);
+    let kind = prng.pick(weighted);
+    if (kind === 'crash' && up.length === 0) kind = kinds.find((k) => k !== 'crash') ?? 'crash';
+    if (kind === 'crash' && up.length === 0) continue;
+    const fault = drawFault(prng, kind, kind === 'crash' ? up : nodes, lasts);
+    if (fault.kind === 'crash') downUntil.set(fault.node, at + fault.downMs);
+    plan.push({ at, fault });
   }
-  return plan.sort((a, b) => a.at - b.at);
+  return plan;
 }
 
 function drawFault(prng: Prng, kind: FaultKind, nodes: readonly NodeId[], durationMs: number): Fault {

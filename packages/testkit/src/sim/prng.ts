@@ -1,3 +1,5 @@
+import { floor, imul, trunc } from './fast-globals.js';
+
 /**
  * A small, fast, seedable pseudo-random generator (the sfc32 construction: three 32-bit words and a
  * counter). Every source of chance in the simulator draws from one of these, so a seed fixes a whole run.
@@ -13,12 +15,12 @@ export class Prng {
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`Prng seed must be a finite number, got ${String(seed)}`);
     // Spread the seed over the state with splitmix32 so that nearby seeds (1, 2, 3 …) start far apart.
-    let s = (Math.trunc(seed) ^ Math.trunc(seed / 0x1_0000_0000)) >>> 0;
+    let s = (trunc(seed) ^ trunc(seed / 0x1_0000_0000)) >>> 0;
     const mix = (): number => {
       s = (s + 0x9e3779b9) >>> 0;
       let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      z = imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
     this.a = mix();
@@ -48,7 +50,7 @@ export class Prng {
   /** An integer in [0, n). */
   int(n: number): number {
     if (!(n >= 1)) throw new RangeError(`Prng.int needs n ≥ 1, got ${n}`);
-    return Math.floor(this.next() * Math.floor(n));
+    return floor(this.next() * floor(n));
   }
 
   /** An integer in [min, max], both included. */
@@ -93,7 +95,7 @@ export class Prng {
    */
   static stream(seed: number, name: string): Prng {
     let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    return new Prng((Math.trunc(seed) ^ Math.trunc(seed / 0x1_0000_0000) ^ h) >>> 0);
+    for (let i = 0; i < name.length; i++) h = imul(h ^ name.charCodeAt(i), 0x01000193);
+    return new Prng((trunc(seed) ^ trunc(seed / 0x1_0000_0000) ^ h) >>> 0);
   }
 }

@@ -37,6 +37,11 @@ export interface SimNetworkOptions {
   readonly latencyMs?: number;
   /** Called for every batch handed to a receiver (for traces and statistics). */
   readonly onDeliver?: (from: NodeId, to: NodeId, messages: readonly Message[]) => void;
+  /**
+   * Rewrites each batch just before delivery. Raft assumes messages are never altered, so this exists
+   * to prove that the invariant checkers catch what a broken system does. Default: none.
+   */
+  readonly tamper?: (from: NodeId, to: NodeId, messages: readonly Message[]) => readonly Message[];
 }
 
 /** Counters of what happened to the batches sent on the simulated network. */
@@ -69,6 +74,7 @@ export class SimNetwork {
   private readonly latencyMs: number;
   private readonly labels: string[][];
   private readonly onDeliver: ((from: NodeId, to: NodeId, messages: readonly Message[]) => void) | undefined;
+  private readonly tamper: ((from: NodeId, to: NodeId, messages: readonly Message[]) => readonly Message[]) | undefined;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -85,6 +91,7 @@ export class SimNetwork {
     this.labels = nodes.map((from) => nodes.map((to) => `net ${from}>${to}`));
     this.latencyMs = options.latencyMs ?? 1;
     this.onDeliver = options.onDeliver;
+    this.tamper = options.tamper;
   }
 
   /** A new transport for a fresh incarnation of `node`; the previous incarnation's transport is killed. */
@@ -208,8 +215,11 @@ export class SimNetwork {
       return;
     }
     this.stats.delivered++;
-    this.onDeliver?.(this.nodes[from] as NodeId, this.nodes[to] as NodeId, messages);
-    handler(messages);
+    const fromId = this.nodes[from] as NodeId;
+    const toId = this.nodes[to] as NodeId;
+    const batch = this.tamper === undefined ? messages : this.tamper(fromId, toId, messages);
+    this.onDeliver?.(fromId, toId, batch);
+    handler(batch);
   }
 
   private cutLinks(links: readonly [number, number][]): () => void {

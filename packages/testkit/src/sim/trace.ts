@@ -1,3 +1,5 @@
+import { imul, max, round } from './fast-globals.js';
+
 /** One line of the event trace. */
 export interface TraceLine {
   /** Virtual milliseconds since the start of the run. */
@@ -19,7 +21,7 @@ export class Trace {
 
   /** @param capacity lines kept for {@link tail}. Default 200. */
   constructor(readonly capacity = 200) {
-    this.ring = new Array<TraceLine | undefined>(Math.max(1, capacity));
+    this.ring = new Array<TraceLine | undefined>(max(1, capacity));
   }
 
   record(time: number, text: string): void {
@@ -33,13 +35,13 @@ export class Trace {
   mix(time: number, text: string): void {
     let h1 = this.h1;
     let h2 = this.h2;
-    const t = Math.round(time * 1000);
-    h1 = Math.imul(h1 ^ (t >>> 0), 0x01000193);
-    h2 = Math.imul(h2 ^ ((t / 0x1_0000_0000) >>> 0), 0x5bd1e995);
+    const t = round(time * 1000);
+    h1 = imul(h1 ^ (t >>> 0), 0x01000193);
+    h2 = imul(h2 ^ ((t / 0x1_0000_0000) >>> 0), 0x5bd1e995);
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h1 = imul(h1 ^ c, 0x01000193);
+      h2 = imul(h2 ^ c, 0x5bd1e995);
       h2 ^= h2 >>> 15;
     }
     this.h1 = h1;
@@ -48,8 +50,8 @@ export class Trace {
 
   /** Folds an integer into the hash (for facts too frequent to format as text). */
   mixInt(n: number): void {
-    this.h1 = Math.imul(this.h1 ^ (n | 0), 0x01000193);
-    this.h2 = Math.imul(this.h2 ^ (n | 0), 0x5bd1e995);
+    this.h1 = imul(this.h1 ^ (n | 0), 0x01000193);
+    this.h2 = imul(this.h2 ^ (n | 0), 0x5bd1e995);
     this.h2 ^= this.h2 >>> 15;
   }
 
@@ -66,6 +68,6 @@ export class Trace {
       const line = this.ring[(this.head + k) % n];
       if (line !== undefined) out.push(`${line.time.toFixed(3).padStart(10)} ${line.text}`);
     }
-    return out.slice(Math.max(0, out.length - lines));
+    return out.slice(max(0, out.length - lines));
   }
 }

@@ -1,8 +1,8 @@
-import type { NodeId } from '../../../core/src/raft/message';
-import { describeFault, Nemesis, planFaults, type FaultTarget } from '../../src/sim/nemesis';
-import { Prng } from '../../src/sim/prng';
-import { SimNetwork } from '../../src/sim/sim-network';
-import { VirtualClock } from '../../src/sim/virtual-clock';
+import type { NodeId } from '../../../core/src/raft/message.js';
+import { describeFault, Nemesis, planFaults, type FaultTarget } from '../../src/sim/nemesis.js';
+import { Prng } from '../../src/sim/prng.js';
+import { SimNetwork } from '../../src/sim/sim-network.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
@@ -44,6 +44,17 @@ describe('planFaults', () => {
       }
       expect(plan.map((f) => f.at)).toEqual([...plan.map((f) => f.at)].sort((a, b) => a - b));
       expect(planFaults(new Prng(seed), NODES, 10_000)).toEqual(plan);
+    }
+  });
+
+  test('never plans a crash of a node the plan already has down', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const downUntil = new Map<string, number>();
+      for (const { at, fault } of planFaults(new Prng(seed), ['n1', 'n2', 'n3'], 10_000, { minFaults: 9 })) {
+        if (fault.kind !== 'crash') continue;
+        expect(downUntil.get(fault.node) ?? -1).toBeLessThan(at);
+        downUntil.set(fault.node, at + fault.downMs);
+      }
     }
   });
 

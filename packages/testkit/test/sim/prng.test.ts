@@ -1,4 +1,4 @@
-import { Prng } from '../../src/sim/prng';
+import { Prng } from '../../src/sim/prng.js';
 
 describe('Prng', () => {
   test('equal seeds give equal sequences, different seeds different ones', () => {

@@ -1,7 +1,7 @@
-import { MessageType, type Message, type NodeId } from '../../../core/src/raft/message';
-import { Prng } from '../../src/sim/prng';
-import { SimNetwork, type SimTransport } from '../../src/sim/sim-network';
-import { VirtualClock } from '../../src/sim/virtual-clock';
+import { MessageType, type Message, type NodeId } from '../../../core/src/raft/message.js';
+import { Prng } from '../../src/sim/prng.js';
+import { SimNetwork, type SimTransport } from '../../src/sim/sim-network.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 

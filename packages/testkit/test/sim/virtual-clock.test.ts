@@ -1,4 +1,4 @@
-import { VirtualClock, VIRTUAL_EPOCH_MS } from '../../src/sim/virtual-clock';
+import { VirtualClock, VIRTUAL_EPOCH_MS } from '../../src/sim/virtual-clock.js';
 
 function runAll(clock: VirtualClock): void {
   while (clock.runNext() !== undefined) {

@@ -1,4 +1,5 @@
 import type { HLCTimestamp } from '@kommander/core';
+import { fromCharCode, imul } from '../fast-globals.js';
 
 /** Payloads longer than this are summarised by length and hash instead of copied into the key. */
 const INLINE_BYTES = 64;
@@ -8,13 +9,13 @@ const INLINE_BYTES = 64;
  * payloads, for different ones). The simulator's payloads are short unique ids, so they stay exact.
  */
 export function dataKey(data: Uint8Array): string {
-  if (data.length <= INLINE_BYTES) return String.fromCharCode(...data);
+  if (data.length <= INLINE_BYTES) return fromCharCode(...data);
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let i = 0; i < data.length; i++) {
     const b = data[i] as number;
-    h1 = Math.imul(h1 ^ b, 0x01000193);
-    h2 = Math.imul(h2 ^ b, 0x5bd1e995);
+    h1 = imul(h1 ^ b, 0x01000193);
+    h2 = imul(h2 ^ b, 0x5bd1e995);
   }
   return `#${data.length}:${(h1 >>> 0).toString(36)}${(h2 >>> 0).toString(36)}`;
 }
