@@ -22,8 +22,8 @@ export { InvalidArgumentError } from './runtime/validation.js';
 export { SystemClock, systemClock } from './runtime/system-clock.js';
 export { silentLogger } from './runtime/silent-logger.js';
 
-export { Raft } from './raft/raft.js';
-export type { ProposeResult, RaftStatusView } from './raft/raft.js';
+export { Raft, RAFT_CONFIG_DEFAULTS } from './raft/raft.js';
+export type { ProposeReason, ProposeResult, RaftStatusView } from './raft/raft.js';
 export { EntryKind, EMPTY_DATA } from './raft/entry.js';
 export type { Entry, EntryProposal } from './raft/entry.js';
 export { MessageType } from './raft/message.js';

@@ -6,8 +6,8 @@ import type { HLCTimestamp } from './timestamp.js';
  * when it moves forward, never go backwards when it does not, and order every event after any remote event it
  * has seen. Kommander stamps proposals with it; the stamp is the ticket of `autoCommit: false` proposals.
  *
- * The clock keeps only the last timestamp it issued. It is not thread-safe and need not be: Node runs it on one
- * thread, and each node has one clock.
+ * The clock keeps only the last timestamp it issued; feed it the newest persisted timestamp with `receive`
+ * after a restart so that it never issues an older one.
  */
 export class HybridLogicalClock {
   readonly #wallClock: () => number;

@@ -40,7 +40,8 @@ export function hlcEquals(a: HLCTimestamp, b: HLCTimestamp): boolean {
 export function formatTicket(timestamp: HLCTimestamp): string {
   if (!isHLCTimestamp(timestamp)) {
     throw new TypeError(
-      `formatTicket: expected an HLC timestamp with non-negative safe-integer physical and counter, got ${describe(timestamp)}.`,
+      'formatTicket: expected an HLC timestamp with non-negative safe-integer physical and counter, ' +
+        `got ${describe(timestamp)}.`,
     );
   }
   return `${timestamp.physical}.${timestamp.counter}`;
@@ -55,15 +56,18 @@ export function formatTicket(timestamp: HLCTimestamp): string {
  */
 export function parseTicket(text: string): HLCTimestamp {
   if (typeof text !== 'string') {
-    throw new TypeError(`parseTicket: expected ticket text such as "1718000000000.3", got ${describe(text)}.`);
+    throw new TypeError(
+      `parseTicket: expected ticket text such as "1718000000000.3", got ${describe(text)}.`,
+    );
   }
   const match = TICKET_PATTERN.exec(text);
   const physical = match ? Number(match[1]) : Number.NaN;
   const counter = match ? Number(match[2]) : Number.NaN;
   if (!Number.isSafeInteger(physical) || !Number.isSafeInteger(counter)) {
     throw new SyntaxError(
-      `parseTicket: ${describe(text)} is not an HLC ticket; expected "<physical>.<counter>", two non-negative decimal ` +
-        `integers of at most ${Number.MAX_SAFE_INTEGER} without leading zeros (for example "1718000000000.3").`,
+      `parseTicket: ${describe(text)} is not an HLC ticket; expected "<physical>.<counter>", ` +
+        `two non-negative decimal integers of at most ${Number.MAX_SAFE_INTEGER} without leading zeros ` +
+        '(for example "1718000000000.3").',
     );
   }
   return { physical, counter };

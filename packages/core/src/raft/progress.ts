@@ -28,6 +28,7 @@ export class InflightWindow {
     return this.count;
   }
 
+  /** No further Append may be sent until an acknowledgement frees a slot. */
   isFull(): boolean {
     return this.count === this.capacity;
   }
@@ -56,6 +57,7 @@ export class InflightWindow {
     this.count--;
   }
 
+  /** Forgets every message in flight: the leader starts over from the follower's match index. */
   clear(): void {
     this.head = 0;
     this.count = 0;
@@ -100,6 +102,7 @@ export class Progress {
     this.inflight.clear();
   }
 
+  /** The follower's log position is uncertain again (a rejection, a new leader): probe from `match + 1`. */
   becomeProbe(): void {
     this.state = 'probe';
     this.next = this.match + 1;
@@ -107,6 +110,7 @@ export class Progress {
     this.inflight.clear();
   }
 
+  /** The follower acknowledged a probe: stream from `match + 1` with a fresh window. */
   becomeReplicate(): void {
     this.state = 'replicate';
     this.next = this.match + 1;

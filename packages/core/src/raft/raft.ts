@@ -193,9 +193,6 @@ export class Raft {
     this.becomeFollower(hard.term, '');
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Inputs
-
   /** Advances time by one tick: followers and candidates count towards an election, a leader towards heartbeats and check-quorum. */
   tick(): void {
     if (this.role === 'leader') this.tickLeader();
@@ -263,7 +260,6 @@ export class Raft {
       this.log.append({ index: last + 1 + k, term, kind: p.kind, type: p.type, data: p.data, time: p.time });
     }
     if (entries.length > 0) this.oweAppendToAll(1);
-    this.self.maybeUpdate(this.log.lastIndex());
     return { accepted: true, reason: 'ok', firstIndex: last + 1, lastIndex: last + entries.length, term };
   }
 
@@ -327,12 +323,10 @@ export class Raft {
     this.log.compact(index);
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Outputs
-
   /**
    * Whether {@link ready} would return anything. False while a Ready is outstanding (between
-   * `ready()` and `advance()`), because only one may be in progress at a time.
+   * `ready()` and `advance()`), because only one may be in progress at a time. Appends owed to
+   * followers are built here, so proposals made after this call go into the next message.
    */
   hasReady(): boolean {
     if (this.readyOutstanding) return false;
@@ -404,7 +398,7 @@ export class Raft {
     if (last !== undefined) {
       this.log.stableTo(last.index, last.term);
       if (this.role === 'leader' && this.log.term(last.index) === last.term && this.self.maybeUpdate(last.index)) {
-        this.maybeCommit();
+        if (this.maybeCommit()) this.oweAppendToAll(2);
       }
     }
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
@@ -416,9 +410,7 @@ export class Raft {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Queries
-
+  /** A fresh snapshot of this node's protocol state. */
   status(): RaftStatusView {
     return {
       id: this.id,
@@ -446,12 +438,10 @@ export class Raft {
     return this.log.term(index);
   }
 
+  /** Whether this node currently believes it leads its term (it may already be deposed without knowing). */
   isLeader(): boolean {
     return this.role === 'leader';
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Roles
 
   /** Common to every role change: enter `term` (forgetting the vote of an older one), restart the election timer with a fresh random timeout. */
   private reset(term: number): void {
@@ -549,9 +539,6 @@ export class Raft {
     return false;
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Time
-
   private tickElection(): void {
     this.electionElapsed++;
     if (this.isVoter && this.electionElapsed >= this.randomizedElectionTimeout) {
@@ -591,9 +578,6 @@ export class Raft {
   private inLeaderLease(): boolean {
     return this.checkQuorum && this.leaderId !== '' && this.electionElapsed < this.electionTicksMin;
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Role step functions
 
   private stepFollower(m: Message): void {
     switch (m.type) {
@@ -650,9 +634,6 @@ export class Raft {
         return;
     }
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Handlers
 
   private handleVoteRequest(m: Message): void {
     const pre = m.type === MessageType.PreVote;
@@ -735,9 +716,6 @@ export class Raft {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Leader machinery
-
   /** Raises the commit index to what a majority of voters durably hold, if that entry is of this term. */
   private maybeCommit(): boolean {
     const scratch = this.matchScratch;
@@ -817,9 +795,6 @@ export class Raft {
     pr.sentAppend(prevIndex + entries.length, entries.length > 0);
     return true;
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Message helpers
 
   private appendResponse(to: NodeId, index: number, reject: boolean, rejectHint: number, logTerm: number): Message {
     return message(MessageType.AppendResponse, this.partition, this.id, to, this.currentTerm, logTerm, index, NO_ENTRIES, 0, reject, rejectHint, 0);

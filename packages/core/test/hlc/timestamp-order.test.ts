@@ -65,7 +65,9 @@ describe('tickets', () => {
     '1.9007199254740992',
   ])('rejects %p with the expected form in the message', (text) => {
     expect(() => parseTicket(text)).toThrow(SyntaxError);
-    expect(() => parseTicket(text)).toThrow(`${JSON.stringify(text)} is not an HLC ticket; expected "<physical>.<counter>"`);
+    expect(() => parseTicket(text)).toThrow(
+      `${JSON.stringify(text)} is not an HLC ticket; expected "<physical>.<counter>"`,
+    );
   });
 
   it('shortens a huge garbage ticket in the error message', () => {
@@ -81,11 +83,15 @@ describe('tickets', () => {
   });
 
   it('rejects non-string tickets', () => {
-    expect(() => parseTicket(12 as unknown as string)).toThrow(new TypeError('parseTicket: expected ticket text such as "1718000000000.3", got 12.'));
+    expect(() => parseTicket(12 as unknown as string)).toThrow(
+      new TypeError('parseTicket: expected ticket text such as "1718000000000.3", got 12.'),
+    );
   });
 
   it('refuses to format a malformed timestamp', () => {
-    expect(() => formatTicket(ts(-1, 0))).toThrow(/formatTicket: expected an HLC timestamp .* got \{"physical":-1,"counter":0\}/);
+    expect(() => formatTicket(ts(-1, 0))).toThrow(
+      /formatTicket: expected an HLC timestamp .* got \{"physical":-1,"counter":0\}/,
+    );
     expect(() => formatTicket(ts(1, 0.5))).toThrow(TypeError);
   });
 });

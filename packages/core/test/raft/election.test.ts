@@ -1,15 +1,9 @@
-import type { Entry } from '../../src/raft/entry.js';
 import { EntryKind } from '../../src/raft/entry.js';
 import { MessageType } from '../../src/raft/message.js';
 import { RAFT_CONFIG_DEFAULTS } from '../../src/raft/raft.js';
-import { Cluster, drain, msg, node } from './cluster.js';
-import { HLC_ZERO } from '../../src/hlc/timestamp.js';
+import { Cluster, drain, entry, msg, node } from './cluster.js';
 
 const ABC = ['a', 'b', 'c'];
-
-function entry(index: number, term: number): Entry {
-  return { index, term, kind: EntryKind.Data, type: '', data: new Uint8Array(0), time: HLC_ZERO };
-}
 
 describe('election timeout', () => {
   it('is drawn from [electionTicksMin, electionTicksMax) and re-drawn at every reset', () => {

@@ -1,6 +1,6 @@
 import type { RaftConfig } from '../../src/raft/config.js';
 import { MessageType } from '../../src/raft/message.js';
-import { Cluster, drain, msg, node } from './cluster.js';
+import { Cluster, drain, entry, msg, node } from './cluster.js';
 
 const ABC = ['a', 'b', 'c'];
 const atTerm3 = { hardState: { term: 3, vote: 'b', commit: 0 } };
@@ -39,7 +39,7 @@ describe('pre-vote (thesis §9.6)', () => {
   });
 
   it('a pre-vote from a candidate with an older log is refused at the voter’s term', () => {
-    const c = node('c', ABC, {}, { hardState: { term: 3, vote: '', commit: 0 }, entries: [{ index: 1, term: 3, kind: 1, type: '', data: new Uint8Array(0), time: { physical: 0, counter: 0 } }] });
+    const c = node('c', ABC, {}, { hardState: { term: 3, vote: '', commit: 0 }, entries: [entry(1, 3)] });
     c.step(msg({ type: MessageType.PreVote, from: 'a', to: 'c', term: 4, index: 5, logTerm: 2 }));
     expect(drain(c).messages.map((m) => [m.type, m.term, m.reject])).toEqual([[MessageType.PreVoteResponse, 3, true]]);
   });

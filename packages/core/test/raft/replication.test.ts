@@ -41,6 +41,9 @@ describe('commit', () => {
     expect(a.status().commit).toBe(1);
     a.advance(pending);
     expect(a.status().commit).toBe(2);
+    // The follower hears of the new commit index at once, not at the next heartbeat.
+    cluster.processAll();
+    expect(cluster.queue.filter((m) => m.to === 'b' && m.type === MessageType.Append).map((m) => m.commit)).toEqual([2]);
   });
 
   it('needs no leader write when a majority of followers acknowledged (thesis §10.2.1)', () => {

@@ -53,7 +53,9 @@ describe('routingHash', () => {
   });
 
   it('rejects non-string input, naming the type', () => {
-    expect(() => routingHash(42 as unknown as string)).toThrow(new TypeError('routingHash: text must be a string, got number.'));
+    expect(() => routingHash(42 as unknown as string)).toThrow(
+      new TypeError('routingHash: text must be a string, got number.'),
+    );
   });
 });
 
@@ -174,15 +176,23 @@ describe('PartitionRouter', () => {
     ).toThrow(/partitions 1 \[0, 100\] and 2 \[100, 2147483647\] overlap/);
   });
 
+  const range = (fields: Record<string, unknown>): unknown => ({
+    partition: 1,
+    start: 0,
+    end: 1,
+    routed: true,
+    ...fields,
+  });
   it.each<[string, unknown, RegExp]>([
     ['a non-array', { length: 0 }, /ranges must be an array of PartitionRange, got object/],
     ['a null entry', [null], /ranges\[0\] must be a PartitionRange object, got null/],
-    ['partition 0', [{ partition: 0, start: 0, end: 1, routed: true }], /ranges\[0\]\.partition must be a user partition id/],
-    ['a negative start', [{ partition: 1, start: -1, end: 1, routed: true }], /ranges\[0\]\.start must be an integer in \[0, 2147483647\], got -1/],
-    ['an end past 2^31 - 1', [{ partition: 1, start: 0, end: 2 ** 31, routed: true }], /ranges\[0\]\.end must be an integer/],
-    ['a fractional bound', [{ partition: 1, start: 0.5, end: 1, routed: true }], /start must be an integer/],
-    ['reversed bounds', [{ partition: 3, start: 9, end: 8, routed: true }], /partition 3 is reversed: start 9 is after end 8/],
-    ['a non-boolean routed', [{ partition: 1, start: 0, end: 1, routed: 'yes' }], /ranges\[0\]\.routed must be a boolean, got string/],
+    ['partition 0', [range({ partition: 0 })], /ranges\[0\]\.partition must be a user partition id/],
+    ['a negative start', [range({ start: -1 })], /ranges\[0\]\.start must be an integer in \[0, 2147483647\], got -1/],
+    ['an end past 2^31 - 1', [range({ end: 2 ** 31 })], /ranges\[0\]\.end must be an integer/],
+    ['a fractional bound', [range({ start: 0.5 })], /start must be an integer/],
+    ['reversed bounds', [range({ partition: 3, start: 9, end: 8 })], /partition 3 is reversed: start 9 is after end 8/],
+    ['a non-boolean routed', [range({ routed: 'yes' })], /ranges\[0\]\.routed must be a boolean, got string/],
+    ['a bad entry after good ones', [range({}), range({ end: -5 })], /ranges\[1\]\.end must be an integer/],
   ])('rejects %s', (_name, input, message) => {
     expect(() => new PartitionRouter(input as PartitionRange[])).toThrow(message);
   });
