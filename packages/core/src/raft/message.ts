@@ -35,7 +35,7 @@ export interface Message {
   readonly from: NodeId;
   readonly to: NodeId;
   readonly term: number;
-  /** Append: term of the entry at `index`. Vote/PreVote: term of the candidate's last entry. */
+  /** Append: term of the entry at `index`. Vote/PreVote: term of the candidate's last entry. Rejecting AppendResponse: term at `rejectHint`, so the leader can skip a whole term per round trip. */
   readonly logTerm: number;
   /** Append: index before the first entry. Vote/PreVote: candidate's last index. AppendResponse: see MessageType. */
   readonly index: number;

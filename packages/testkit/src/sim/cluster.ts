@@ -85,7 +85,7 @@ export interface SimulatedClusterOptions {
   readonly walLatencyMs?: readonly [number, number];
   /** One-way network latency in virtual milliseconds. Default 1. */
   readonly networkLatencyMs?: number;
-  /** RaftManager timing and limits. Default: tickMs 20, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000; the rest as RaftManager's defaults. */
+  /** RaftManager timing and limits. Default: tickMs 25, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000; the rest as RaftManager's defaults. */
   readonly raft?: SimulatedRaftOptions;
   /** Trace lines kept for failure reports. Default 200. */
   readonly traceLines?: number;
@@ -111,7 +111,7 @@ export class SimulationError extends Error {
 }
 
 const SIM_RAFT_DEFAULTS = {
-  tickMs: 20,
+  tickMs: 25,
   electionTicks: 10,
   heartbeatTicks: 2,
   proposalTimeoutMs: 2000,

@@ -4,7 +4,7 @@ import type { Prng } from './prng.js';
 
 /** Options of {@link ClientLoad}. */
 export interface ClientLoadOptions {
-  /** Virtual milliseconds between two client operations, drawn uniformly from [min, max]. Default [2, 8]. */
+  /** Virtual milliseconds between two client operations, drawn uniformly from [min, max]. Default [15, 45]. */
   readonly intervalMs?: readonly [number, number];
   /** Share of proposals made with `autoCommit: false`, later committed or rolled back. Default 0.2. */
   readonly manualShare?: number;
@@ -56,7 +56,7 @@ export class ClientLoad {
     private readonly prng: Prng,
     options: ClientLoadOptions = {},
   ) {
-    this.intervalMs = options.intervalMs ?? [2, 8];
+    this.intervalMs = options.intervalMs ?? [15, 45];
     this.manualShare = options.manualShare ?? 0.2;
     this.rollbackShare = options.rollbackShare ?? 0.3;
     this.checkpointShare = options.checkpointShare ?? 0.02;

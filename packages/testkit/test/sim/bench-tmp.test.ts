@@ -1,12 +1,21 @@
 import { runSimulation } from '../../src/sim/simulation.js';
 
 test('bench', async () => {
-  for (const [nodes, partitions] of [[3, 4]] as const) {
-    for (let seed = 1; seed <= 3; seed++) {
-      const t = performance.now();
-      const r = await runSimulation({ seed, nodes, partitions, durationMs: 10_000 });
-      const ms = performance.now() - t;
-      console.log(`${nodes}x${partitions} seed ${seed}: ${ms.toFixed(0)} ms ok=${r.ok} steps=${r.steps} ack=${r.acknowledged} delivered=${r.delivered} net=${JSON.stringify(r.network)} heal=${r.healMs.toFixed(0)} faults=${r.faultsInjected} ${r.violation ? JSON.stringify(r.violation) : ''}`);
+  for (const interval of [[10, 30], [15, 45]] as const) {
+    for (const [nodes, partitions] of [[3, 4], [5, 4], [3, 3], [5, 3]] as const) {
+      let total = 0;
+      const acks: number[] = [];
+      let steps = 0;
+      for (let seed = 1; seed <= 12; seed++) {
+        const t = performance.now();
+        const r = await runSimulation({ seed, nodes, partitions, durationMs: 10_000, load: { intervalMs: interval } });
+        total += performance.now() - t;
+        acks.push(r.acknowledged);
+        steps += r.steps;
+        if (!r.ok) console.log(JSON.stringify(r.violation), r.replay);
+      }
+      acks.sort((a, b) => a - b);
+      console.log(`${interval} ${nodes}x${partitions}: ${(total / 12).toFixed(0)} ms/seed, steps ${(steps / 12).toFixed(0)}, acks min ${acks[0]} median ${acks[6]}`);
     }
   }
 }, 600_000);
