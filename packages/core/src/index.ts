@@ -44,7 +44,7 @@ export { HybridLogicalClock } from './hlc/hybrid-logical-clock.js';
 export { compareHLC, formatTicket, hlcEquals, isHLCTimestamp, parseTicket } from './hlc/timestamp-order.js';
 
 export { xxHash64 } from './routing/xxhash64.js';
-export { initialPartitionRanges } from './routing/partition-range.js';
+export { initialPartitionRanges, MAX_INITIAL_PARTITIONS, ROUTING_HASH_MAX } from './routing/partition-range.js';
 export type { PartitionRange } from './routing/partition-range.js';
 export { PartitionRouter, routingHash } from './routing/partition-router.js';
 
