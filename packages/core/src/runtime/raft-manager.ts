@@ -139,7 +139,7 @@ export class RaftManager {
       hlcNow: () => this.hlc.now(),
       schedule: (p) => this.schedule(p),
       send: (messages) => this.outbox.addAll(messages),
-      persist: (write: WalPartitionWrite, done) => this.walScheduler.submit(write, done),
+      persist: (write: WalPartitionWrite, mustSync, done) => this.walScheduler.submit(write, mustSync, done),
       deliver: (partition, log) => this.deliver(partition, log),
       leaderChanged: (partition, leader) => this.emitLeaderChanged(partition, leader),
     };
