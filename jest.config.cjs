@@ -1,6 +1,8 @@
 /** Jest runs TypeScript sources through swc (CommonJS); `tsc -b` type-checks separately. */
 module.exports = {
   testEnvironment: 'node',
+  // The machine has 2 cores; jest would default to one worker there, and the simulation seeds need both.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/jest.summary-reporter.cjs'],
   roots: ['<rootDir>/packages', '<rootDir>/apps'],
   testMatch: ['**/test/**/*.test.ts'],

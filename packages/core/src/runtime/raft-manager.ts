@@ -370,7 +370,9 @@ export class RaftManager {
   // ---- internals ----
 
   private partition(id: number, allowSystem: boolean): Partition {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+    // Written without Number.isInteger: this runs on every status and leadership query, and global
+    // lookups are slow inside sandboxes such as jest's.
+    if (typeof id !== 'number' || !(id >= 0) || id % 1 !== 0) {
       invalid('partition', `must be a partition id (an integer ≥ 1), got ${String(id)}`);
     }
     if (id === SYSTEM_PARTITION && !allowSystem) {

@@ -1,5 +1,6 @@
 import {
   InMemoryWal,
+  MessageType,
   RaftManager,
   RaftOperationStatus,
   StaticDiscovery,
@@ -23,7 +24,7 @@ import { formatViolation, type InvariantName, type Violation } from './invariant
 import { Prng } from './prng.js';
 import { SimNetwork } from './sim-network.js';
 import { Trace } from './trace.js';
-import { VirtualClock, type NodeClock } from './virtual-clock.js';
+import { VirtualClock, type ExecutedEvent, type NodeClock } from './virtual-clock.js';
 import { max, NativePromise, nextImmediate } from './fast-globals.js';
 
 /** The RaftManager options a simulation may tune; the rest (node, WAL, transport, discovery, clock, seed) belong to the simulator. */
@@ -110,6 +111,9 @@ export class SimulationError extends Error {
   }
 }
 
+/** Events at one virtual instant beyond which the run is declared livelocked; a healthy run never comes close. */
+const MAX_STEPS_WITHOUT_TIME = 100_000;
+
 const SIM_RAFT_DEFAULTS = {
   tickMs: 25,
   electionTicks: 10,
@@ -166,19 +170,26 @@ function immediate(): Promise<void> {
  * ```
  */
 export class SimulatedCluster {
+  /** The cluster's virtual time; schedule your own events on it with `clock.schedule`. */
   readonly clock = new VirtualClock();
+  /** The simulated network: cut, partition, isolate, degrade and heal it directly. */
   readonly network: SimNetwork;
+  /** Every step of the run: a hash for replay comparisons and the recent lines for failure reports. */
   readonly trace: Trace;
   /** Records what clients were told; the load generator and {@link write} feed it. */
   readonly acknowledgements = new AcknowledgedWritesChecker();
+  /** Every application delivery of every node, checked against the canonical sequence per partition. */
   readonly deliveries = new StateMachineSafetyChecker();
   readonly seed: number;
+  /** User partitions per node (partition 0, the system partition, comes on top). */
   readonly partitionCount: number;
+  /** How to replay this run (shown in failure messages). */
   readonly replay: string;
   /** The first violation, once one happened. */
   violation: Violation | null = null;
   /** Nodes started so far, restarts included. */
   starts = 0;
+  /** Crashes so far. */
   crashes = 0;
 
   private readonly slots: NodeSlot[];
@@ -190,6 +201,11 @@ export class SimulatedCluster {
   private readonly options: SimulatedClusterOptions;
   private readonly raft: SimulatedRaftOptions;
   private writes = 0;
+  /** The batch the current step delivered, if it was a network delivery (for its trace line). */
+  private delivering: readonly Message[] | null = null;
+  private lastStepTime = -1;
+  /** Consecutive steps at the current virtual time (a runaway chain of zero-delay events never lets time advance). */
+  private stepsAtSameTime = 0;
 
   private constructor(options: SimulatedClusterOptions) {
     const nodeCount = options.nodes ?? 3;
@@ -209,7 +225,10 @@ export class SimulatedCluster {
     const ids = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
     this.network = new SimNetwork(this.clock, Prng.stream(options.seed, 'network'), ids, {
       latencyMs: options.networkLatencyMs ?? 1,
-      onDeliver: (_from, _to, messages) => this.traceMessages(messages),
+      onDeliver: (_from, _to, messages) => {
+        this.delivering = messages;
+        this.traceMessages(messages);
+      },
       ...(options.tamper === undefined ? {} : { tamper: options.tamper }),
     });
     const disk = Prng.stream(options.seed, 'disk');
@@ -346,21 +365,10 @@ export class SimulatedCluster {
    * when no event is scheduled. Throws a {@link SimulationError} on the first violation.
    */
   async step(): Promise<boolean> {
-    this.throwIfViolated();
-    let event;
-    try {
-      event = this.clock.runNext();
-    } catch (error) {
-      const last = this.clock.last;
-      this.fail('runtime-error', last?.node ?? '', -1, `event "${last?.label ?? '?'}" threw: ${describeError(error)}`);
-    }
-    if (event === undefined && this.violation === null) return false;
+    const event = this.runEvent();
+    if (event === undefined) return false;
     await immediate();
-    if (event !== undefined) {
-      this.trace.record(event.time, event.label);
-      this.observe(event.node);
-    }
-    this.throwIfViolated();
+    this.afterEvent(event);
     return true;
   }
 
@@ -368,9 +376,15 @@ export class SimulatedCluster {
   async runFor(ms: number): Promise<void> {
     const until = this.clock.elapsed + ms;
     for (;;) {
-      const next = await this.nextEventTime();
+      let next = this.clock.nextTime();
+      if (next === undefined) next = await this.settledNextTime();
       if (next === undefined || next > until) break;
-      await this.step();
+      // The step is inlined (runEvent, one await, afterEvent): an async call per event costs promises
+      // that a long run feels.
+      const event = this.runEvent();
+      if (event === undefined) break;
+      await immediate();
+      this.afterEvent(event);
     }
     this.clock.advanceTo(until);
   }
@@ -380,12 +394,16 @@ export class SimulatedCluster {
     const deadline = this.clock.elapsed + timeoutMs;
     for (;;) {
       if (predicate()) return true;
-      const next = await this.nextEventTime();
+      let next = this.clock.nextTime();
+      if (next === undefined) next = await this.settledNextTime();
       if (next === undefined || next > deadline) {
         this.clock.advanceTo(deadline);
         return predicate();
       }
-      await this.step();
+      const event = this.runEvent();
+      if (event === undefined) return predicate();
+      await immediate();
+      this.afterEvent(event);
     }
   }
 
@@ -450,6 +468,11 @@ export class SimulatedCluster {
         const data = new TextEncoder().encode(`heal-${p}-${++this.writes}`);
         const result = await this.write(p, 'heal', data, {}, left());
         done = result.status === RaftOperationStatus.Success;
+        if (!done) {
+          this.note(`heal write to partition ${p} answered ${result.status}`);
+          // A refusal can come back at once; let virtual time pass before retrying so the deadline can expire.
+          await this.runFor(Math.min(50, left()));
+        }
       }
       if (!done) this.fail('heal-convergence', '', p, `no fresh write to partition ${p} succeeded within ${timeoutMs} ms: ${this.describeStatuses(p)}`);
     }
@@ -484,6 +507,14 @@ export class SimulatedCluster {
     this.throwIfViolated();
   }
 
+  /**
+   * Records a violation found outside the built-in checks (a load generator, a harness); the run stops
+   * at the end of the current step with a {@link SimulationError}.
+   */
+  flag(invariant: InvariantName, node: NodeId, partition: number, details: string): void {
+    this.record({ invariant, time: this.clock.elapsed, node, partition, details });
+  }
+
   /** Stops every running node with leaveCluster(), driving virtual time until they are done. */
   async stop(): Promise<void> {
     const leaving = this.slots.filter((s) => s.manager !== null).map((s) => (s.manager as RaftManager).leaveCluster());
@@ -496,12 +527,41 @@ export class SimulatedCluster {
 
   // ---- internals ----
 
-  /** The time of the next event; when none is queued, lets pending promises run first (they may schedule one). */
-  private async nextEventTime(): Promise<number | undefined> {
-    const next = this.clock.nextTime();
-    if (next !== undefined) return next;
+  /** The time of the next event once pending promises had their turn (they may schedule one). */
+  private async settledNextTime(): Promise<number | undefined> {
     await immediate();
     return this.clock.nextTime();
+  }
+
+  /** First half of a step: runs the next event. Undefined when the queue is empty. */
+  private runEvent(): ExecutedEvent | undefined {
+    this.throwIfViolated();
+    this.delivering = null;
+    try {
+      return this.clock.runNext();
+    } catch (error) {
+      const last = this.clock.last;
+      this.fail('runtime-error', last?.node ?? '', -1, `event "${last?.label ?? '?'}" threw: ${describeError(error)}`);
+      return undefined;
+    }
+  }
+
+  /** Second half of a step, once the promises the event triggered have settled: trace and invariants. */
+  private afterEvent(event: ExecutedEvent): void {
+    if (event.time === this.lastStepTime) {
+      if (++this.stepsAtSameTime > MAX_STEPS_WITHOUT_TIME) {
+        this.fail('runtime-error', event.node, -1,
+          `livelock: ${MAX_STEPS_WITHOUT_TIME} events ran at ${event.time.toFixed(3)} ms without virtual time advancing (last: ${event.label}); a chain of zero-delay events never ends`);
+      }
+    } else {
+      this.lastStepTime = event.time;
+      this.stepsAtSameTime = 0;
+    }
+    const batch = this.delivering;
+    this.delivering = null;
+    this.trace.record(event.time, event.label, batch === null ? undefined : () => describeMessages(batch));
+    this.observe(event.node);
+    this.throwIfViolated();
   }
 
   private boot(slot: NodeSlot): void {
@@ -577,7 +637,8 @@ export class SimulatedCluster {
         const s = manager.partitionStatus(p);
         if (s.restoring) continue;
         let v = this.elections.observe(time, slot.id, p, s.role, s.term);
-        if (slot.seenRole[p] !== s.role || slot.seenTerm[p] !== s.term) {
+        const changed = slot.seenRole[p] !== s.role || slot.seenTerm[p] !== s.term;
+        if (changed) {
           if (s.role === 'leader' || slot.seenRole[p] === 'leader') this.note(`${slot.id} p${p} ${s.role} term ${s.term}`);
           slot.seenRole[p] = s.role;
           slot.seenTerm[p] = s.term;
@@ -593,7 +654,8 @@ export class SimulatedCluster {
           }
           slot.checked[p] = s.commitIndex;
         }
-        if (v === undefined) {
+        // The checker acts only when a node becomes leader of a new term, so unchanged steps skip it.
+        if (v === undefined && changed) {
           const view = slot.views[p] as ManagerLogView;
           view.firstIndex = s.firstIndex;
           view.lastIndex = s.lastIndex;
@@ -672,14 +734,6 @@ export class SimulatedCluster {
     this.note(`VIOLATION ${formatViolation(v)}`);
   }
 
-  /**
-   * Records a violation found outside the built-in checks (a load generator, a harness); the run stops
-   * at the end of the current step with a {@link SimulationError}.
-   */
-  flag(invariant: InvariantName, node: NodeId, partition: number, details: string): void {
-    this.record({ invariant, time: this.clock.elapsed, node, partition, details });
-  }
-
   /** Records a violation and (unless `raise` is false) throws it at once. */
   private fail(invariant: InvariantName, node: NodeId, partition: number, details: string, raise = true): void {
     this.record({ invariant, time: this.clock.elapsed, node, partition, details });
@@ -706,6 +760,19 @@ function checkContiguous(entries: readonly Entry[], from: number, to: number): s
     if (e.index !== from + k) return `entry #${k} has index ${e.index}, expected ${from + k}`;
   }
   return undefined;
+}
+
+const MESSAGE_NAMES = new Map<number, string>(Object.entries(MessageType).map(([name, value]) => [value, name]));
+
+/** A short summary of a delivered batch for trace lines. */
+function describeMessages(messages: readonly Message[]): string {
+  const shown = messages.slice(0, 6).map((m) => {
+    const entries = m.entries.length > 0 ? ` +${m.entries.length}` : '';
+    const reject = m.reject ? ` reject(hint ${m.rejectHint})` : '';
+    return `${MESSAGE_NAMES.get(m.type) ?? m.type} p${m.partition} t${m.term} i${m.index}/${m.logTerm}${entries} c${m.commit}${reject}`;
+  });
+  const more = messages.length > shown.length ? `; … ${messages.length - shown.length} more` : '';
+  return `[${shown.join('; ')}${more}]`;
 }
 
 function describeError(error: unknown): string {

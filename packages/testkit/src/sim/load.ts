@@ -12,6 +12,8 @@ export interface ClientLoadOptions {
   readonly rollbackShare?: number;
   /** Share of operations that are `replicateCheckpoint` calls. Default 0.02. */
   readonly checkpointShare?: number;
+  /** Share of operations that hand the partition's leadership to another node (`transferLeadership`). Default 0.01. */
+  readonly transferShare?: number;
   /** Most payloads in one `replicateLogs` call. Default 3. */
   readonly maxBatch?: number;
 }
@@ -28,6 +30,8 @@ export interface ClientLoadStats {
   rolledBack: number;
   /** Checkpoints that succeeded. */
   checkpoints: number;
+  /** Leadership transfers that succeeded. */
+  transfers: number;
   /** Operations skipped because no running node led the chosen partition. */
   noLeader: number;
   /** How many calls ended with each status (replicate, commit, rollback and checkpoint calls together). */
@@ -37,15 +41,16 @@ export interface ClientLoadStats {
 /**
  * A seeded client that proposes unique payloads through whichever node leads each user partition
  * (as `amILeaderQuick` says), mixing `autoCommit: true` writes, `autoCommit: false` writes later committed
- * or rolled back, and checkpoints. It never waits for a call: it records the outcome when (if ever) the
+ * or rolled back, checkpoints and leadership transfers. It never waits for a call: it records the outcome when (if ever) the
  * promise settles, because calls made on a node that later crashes never settle.
  */
 export class ClientLoad {
-  readonly stats: ClientLoadStats = { operations: 0, proposed: 0, acknowledged: 0, rolledBack: 0, checkpoints: 0, noLeader: 0, statuses: {} };
+  readonly stats: ClientLoadStats = { operations: 0, proposed: 0, acknowledged: 0, rolledBack: 0, checkpoints: 0, transfers: 0, noLeader: 0, statuses: {} };
   private readonly intervalMs: readonly [number, number];
   private readonly manualShare: number;
   private readonly rollbackShare: number;
   private readonly checkpointShare: number;
+  private readonly transferShare: number;
   private readonly maxBatch: number;
   private readonly encoder = new TextEncoder();
   private running = false;
@@ -60,6 +65,7 @@ export class ClientLoad {
     this.manualShare = options.manualShare ?? 0.2;
     this.rollbackShare = options.rollbackShare ?? 0.3;
     this.checkpointShare = options.checkpointShare ?? 0.02;
+    this.transferShare = options.transferShare ?? 0.01;
     this.maxBatch = options.maxBatch ?? 3;
     const [min, max] = this.intervalMs;
     if (!(min > 0 && max >= min)) throw new RangeError(`ClientLoad: intervalMs must be [min, max] with 0 < min ≤ max, got [${min}, ${max}]`);
@@ -95,6 +101,19 @@ export class ClientLoad {
     }
     const node = this.prng.pick(leaders);
     const manager = this.cluster.manager(node) as RaftManager;
+    const others = this.cluster.nodes.filter((n) => n !== node);
+    if (others.length > 0 && this.prng.chance(this.transferShare)) {
+      const to = this.prng.pick(others);
+      this.cluster.note(`load ${node} p${partition} transfer leadership to ${to}`);
+      manager.transferLeadership(partition, to).then(
+        (status) => {
+          this.stats.statuses[status] = (this.stats.statuses[status] ?? 0) + 1;
+          if (status === RaftOperationStatus.Success) this.stats.transfers++;
+        },
+        (error: unknown) => this.rejected(node, partition, 'transferLeadership', error),
+      );
+      return;
+    }
     if (this.prng.chance(this.checkpointShare)) {
       this.cluster.note(`load ${node} p${partition} checkpoint`);
       this.watch(node, partition, 'checkpoint', manager.replicateCheckpoint(partition), (status) => {
@@ -167,9 +186,11 @@ export class ClientLoad {
         statuses[result.status] = (statuses[result.status] ?? 0) + 1;
         onSettled(result.status, result);
       },
-      (error: unknown) => {
-        this.cluster.flag('runtime-error', node, partition, `${what} on ${node} rejected (expected outcomes are statuses): ${error instanceof Error ? error.message : String(error)}`);
-      },
+      (error: unknown) => this.rejected(node, partition, what, error),
     );
+  }
+
+  private rejected(node: NodeId, partition: number, what: string, error: unknown): void {
+    this.cluster.flag('runtime-error', node, partition, `${what} on ${node} rejected (expected outcomes are statuses): ${error instanceof Error ? error.message : String(error)}`);
   }
 }

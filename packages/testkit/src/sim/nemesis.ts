@@ -38,7 +38,7 @@ export interface FaultPlanOptions {
   readonly minFaults?: number;
   /** Most faults in a run. Default 9. */
   readonly maxFaults?: number;
-  /** Kinds to draw from, each with equal weight except `crash` (twice as likely). Default: every kind. */
+  /** Kinds to draw from, each with equal weight except `crash` (twice as likely). Default: every kind (only `crash` for a single node). */
   readonly kinds?: readonly FaultKind[];
 }
 
@@ -53,7 +53,8 @@ const ALL_KINDS: readonly FaultKind[] = ['crash', 'partition', 'cut', 'isolate',
 export function planFaults(prng: Prng, nodes: readonly NodeId[], durationMs: number, options: FaultPlanOptions = {}): PlannedFault[] {
   const minFaults = options.minFaults ?? 5;
   const maxFaults = Math.max(minFaults, options.maxFaults ?? 9);
-  const kinds = options.kinds ?? ALL_KINDS;
+  // A single node has no links to cut and no messages to disturb: only crashes mean anything.
+  const kinds = options.kinds ?? (nodes.length < 2 ? ['crash'] : ALL_KINDS);
   if (kinds.length === 0) throw new Error('planFaults: options.kinds is empty; list at least one fault kind or turn faults off');
   if (nodes.length < 2 && kinds.some((k) => k === 'partition' || k === 'cut' || k === 'isolate')) {
     throw new Error('planFaults: network cuts need at least 2 nodes; pass kinds without partition/cut/isolate');

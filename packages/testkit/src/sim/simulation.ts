@@ -132,7 +132,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       cluster?.note(`VIOLATION runtime-error ${details.split('\n')[0] ?? ''}`);
     }
   }
-  const emptyLoad: ClientLoadStats = { operations: 0, proposed: 0, acknowledged: 0, rolledBack: 0, checkpoints: 0, noLeader: 0, statuses: {} };
+  const emptyLoad: ClientLoadStats = { operations: 0, proposed: 0, acknowledged: 0, rolledBack: 0, checkpoints: 0, transfers: 0, noLeader: 0, statuses: {} };
   return {
     seed: options.seed,
     nodes,

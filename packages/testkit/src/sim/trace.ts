@@ -5,6 +5,8 @@ export interface TraceLine {
   /** Virtual milliseconds since the start of the run. */
   readonly time: number;
   readonly text: string;
+  /** Formats more detail, only when the line is shown (most lines never are). */
+  readonly detail: (() => string) | undefined;
 }
 
 /**
@@ -24,9 +26,10 @@ export class Trace {
     this.ring = new Array<TraceLine | undefined>(max(1, capacity));
   }
 
-  record(time: number, text: string): void {
+  /** Records a line; `detail` is called only if the line ends up in a {@link tail}. */
+  record(time: number, text: string, detail?: () => string): void {
     this.mix(time, text);
-    this.ring[this.head] = { time, text };
+    this.ring[this.head] = { time, text, detail };
     this.head = (this.head + 1) % this.ring.length;
     this.count++;
   }
@@ -66,7 +69,9 @@ export class Trace {
     const n = this.ring.length;
     for (let k = 0; k < n; k++) {
       const line = this.ring[(this.head + k) % n];
-      if (line !== undefined) out.push(`${line.time.toFixed(3).padStart(10)} ${line.text}`);
+      if (line === undefined) continue;
+      const more = line.detail === undefined ? '' : ` ${line.detail()}`;
+      out.push(`${line.time.toFixed(3).padStart(10)} ${line.text}${more}`);
     }
     return out.slice(max(0, out.length - lines));
   }

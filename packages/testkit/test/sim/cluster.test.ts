@@ -135,4 +135,24 @@ describe('SimulatedCluster', () => {
     expect(error).toBeInstanceOf(SimulationError);
     expect(['log-matching', 'state-machine-safety']).toContain((error as SimulationError).violation.invariant);
   });
+
+  test('the heal check fails when a node stays cut off', async () => {
+    const cluster = await SimulatedCluster.start({ seed: 10, nodes: 3, partitions: 1 });
+    await leaderOf(cluster, 1);
+    cluster.network.isolate('n3');
+    const error = await cluster.converge(3000).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SimulationError);
+    expect((error as SimulationError).violation.invariant).toBe('heal-convergence');
+  });
+
+  test('a chain of zero-delay events that never lets time advance is reported as a livelock', async () => {
+    const cluster = await SimulatedCluster.start({ seed: 11, nodes: 1, partitions: 1 });
+    const spin = (): void => {
+      cluster.clock.schedule(0, spin, 'spin');
+    };
+    spin();
+    const error = await cluster.runFor(10).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SimulationError);
+    expect((error as SimulationError).violation.details).toContain('livelock');
+  });
 });

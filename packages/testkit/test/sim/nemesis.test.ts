@@ -1,4 +1,4 @@
-import type { NodeId } from '../../../core/src/raft/message.js';
+import type { NodeId } from '@kommander/core';
 import { describeFault, Nemesis, planFaults, type FaultTarget } from '../../src/sim/nemesis.js';
 import { Prng } from '../../src/sim/prng.js';
 import { SimNetwork } from '../../src/sim/sim-network.js';
@@ -80,7 +80,8 @@ describe('planFaults', () => {
     expect(plan).toHaveLength(12);
     expect(plan.every((f) => f.fault.kind === 'drop')).toBe(true);
     expect(() => planFaults(new Prng(3), NODES, 1000, { kinds: [] })).toThrow('options.kinds is empty');
-    expect(() => planFaults(new Prng(3), ['solo'], 1000)).toThrow('at least 2 nodes');
+    expect(() => planFaults(new Prng(3), ['solo'], 1000, { kinds: ['crash', 'cut'] })).toThrow('at least 2 nodes');
+    expect(planFaults(new Prng(3), ['solo'], 1000).every((f) => f.fault.kind === 'crash')).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { MessageType, type Message, type NodeId } from '../../../core/src/raft/message.js';
+import { MessageType, type Message, type NodeId } from '@kommander/core';
 import { Prng } from '../../src/sim/prng.js';
 import { SimNetwork, type SimTransport } from '../../src/sim/sim-network.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';

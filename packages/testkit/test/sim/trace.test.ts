@@ -30,4 +30,19 @@ describe('Trace', () => {
     expect(t.tail()).toEqual(['     4.500 line 3', '     6.000 line 4', '     7.500 line 5']);
     expect(t.tail(1)).toEqual(['     7.500 line 5']);
   });
+
+  test('formats a line\'s detail only when the line is shown, and keeps it out of the hash', () => {
+    let calls = 0;
+    const t = new Trace(2);
+    t.record(1, 'net n1>n2', () => {
+      calls++;
+      return '[Append p1]';
+    });
+    const plain = new Trace(2);
+    plain.record(1, 'net n1>n2');
+    expect(calls).toBe(0);
+    expect(t.hash).toBe(plain.hash);
+    expect(t.tail()).toEqual(['     1.000 net n1>n2 [Append p1]']);
+    expect(calls).toBe(1);
+  });
 });

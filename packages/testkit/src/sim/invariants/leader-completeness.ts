@@ -43,12 +43,12 @@ export class LeaderCompletenessChecker {
     const high = this.committed.committedThrough(partition);
     if (high === 0) return undefined;
     const from = Math.max(1, log.firstIndex);
-    const held = new Map<number, LogEntry>();
-    if (log.lastIndex >= from) for (const e of log.entries(from, Math.min(high, log.lastIndex))) held.set(e.index, e);
+    const held = log.lastIndex >= from ? log.entries(from, Math.min(high, log.lastIndex)) : [];
     for (let i = from; i <= high; i++) {
       const c = this.committed.committedAt(partition, i);
       if (c === undefined || c.commitTerm >= term) continue;
-      const mine = held.get(i);
+      let mine: LogEntry | undefined = held[i - from];
+      if (mine !== undefined && mine.index !== i) mine = held.find((e) => e.index === i);
       if (mine === undefined) {
         return {
           invariant: 'leader-completeness',
@@ -58,8 +58,10 @@ export class LeaderCompletenessChecker {
           details: `${node} became leader of term ${term} without index ${i} (term ${c.term}), committed by term ${c.commitTerm}; its log ends at ${log.lastIndex}`,
         };
       }
+      if (mine === c.entry) continue;
       const identity = entryIdentity(mine);
-      if (mine.term !== c.term || identity !== c.identity) {
+      const committed = this.committed.identityAt(partition, i) as string;
+      if (mine.term !== c.term || identity !== committed) {
         return {
           invariant: 'leader-completeness',
           time,
@@ -67,7 +69,7 @@ export class LeaderCompletenessChecker {
           partition,
           details:
             `${node} became leader of term ${term} with index ${i} = term ${mine.term} ${showIdentity(identity)}, ` +
-            `but term ${c.term} ${showIdentity(c.identity)} was committed there by term ${c.commitTerm}`,
+            `but term ${c.term} ${showIdentity(committed)} was committed there by term ${c.commitTerm}`,
         };
       }
     }

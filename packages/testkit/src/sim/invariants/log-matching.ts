@@ -10,9 +10,11 @@ export interface LogEntry extends EntryContent {
 
 /** The committed log of one partition as observed across all nodes. */
 class CommittedPartition {
-  /** By log index: the term and identity of the committed entry, and the lowest term in which a node reported it committed. */
+  /** By log index: the term, entry and identity of the committed entry, and the lowest term in which a node reported it committed. */
   readonly terms: number[] = [];
-  readonly identities: string[] = [];
+  readonly entries: LogEntry[] = [];
+  /** Computed on first need: in one process nodes share entry objects, so a reference check usually settles equality. */
+  readonly identities: (string | undefined)[] = [];
   readonly commitTerms: number[] = [];
   /** Who first reported each index (for violation details). */
   readonly reporters: NodeId[] = [];
@@ -39,17 +41,15 @@ export class LogMatchingChecker {
     const log = this.partition(partition);
     for (const entry of entries) {
       const i = entry.index;
-      const identity = entryIdentity(entry);
       const knownTerm = log.terms[i];
       if (knownTerm === undefined) {
         log.terms[i] = entry.term;
-        log.identities[i] = identity;
+        log.entries[i] = entry;
         log.commitTerms[i] = nodeTerm;
         log.reporters[i] = node;
         if (i > log.high) log.high = i;
         continue;
       }
-      const knownIdentity = log.identities[i] as string;
       const reporter = log.reporters[i] as NodeId;
       if (knownTerm !== entry.term) {
         return {
@@ -60,7 +60,10 @@ export class LogMatchingChecker {
           details: `committed index ${i} has term ${entry.term} on ${node} but term ${knownTerm} on ${reporter}`,
         };
       }
-      if (knownIdentity !== identity) {
+      const known = log.entries[i] as LogEntry;
+      if (known !== entry && identityAt(log, i) !== entryIdentity(entry)) {
+        const identity = entryIdentity(entry);
+        const knownIdentity = identityAt(log, i);
         return {
           invariant: 'log-matching',
           time,
@@ -81,12 +84,18 @@ export class LogMatchingChecker {
     return this.partitions.get(partition)?.high ?? 0;
   }
 
-  /** The committed entry at `index`: its term, identity, and an upper bound of the term in which it was committed. */
-  committedAt(partition: number, index: number): { term: number; identity: string; commitTerm: number } | undefined {
+  /** The committed entry at `index`: its term, the entry, and an upper bound of the term in which it was committed. */
+  committedAt(partition: number, index: number): { term: number; entry: LogEntry; commitTerm: number } | undefined {
     const log = this.partitions.get(partition);
     const term = log?.terms[index];
     if (log === undefined || term === undefined) return undefined;
-    return { term, identity: log.identities[index] as string, commitTerm: log.commitTerms[index] as number };
+    return { term, entry: log.entries[index] as LogEntry, commitTerm: log.commitTerms[index] as number };
+  }
+
+  /** The identity ({@link entryIdentity}) of the committed entry at `index`, or undefined when none is known. */
+  identityAt(partition: number, index: number): string | undefined {
+    const log = this.partitions.get(partition);
+    return log === undefined || log.terms[index] === undefined ? undefined : identityAt(log, index);
   }
 
   private partition(partition: number): CommittedPartition {
@@ -97,4 +106,13 @@ export class LogMatchingChecker {
     }
     return log;
   }
+}
+
+function identityAt(log: CommittedPartition, index: number): string {
+  let identity = log.identities[index];
+  if (identity === undefined) {
+    identity = entryIdentity(log.entries[index] as LogEntry);
+    log.identities[index] = identity;
+  }
+  return identity;
 }
