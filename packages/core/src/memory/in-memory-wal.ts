@@ -58,7 +58,9 @@ class PartitionLog {
       this.items = [];
       this.head = 0;
     } else {
-      this.items.length = this.head + (start - first);
+      const keep = this.head + (start - first);
+      // Setting length is a slow runtime call even when nothing changes; appends at the end skip it.
+      if (keep < this.items.length) this.items.length = keep;
     }
     // A loop rather than push(...entries): spreading 100k+ arguments overflows the stack.
     for (const entry of entries) this.items.push(entry);

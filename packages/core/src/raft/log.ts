@@ -133,7 +133,9 @@ export class RaftLog {
   /** Writes `incoming[from..]` over this log; the WAL contract "writing at i removes stored entries ≥ i" mirrors this. */
   private truncateAndAppend(incoming: readonly Entry[], from: number): void {
     const index = (incoming[from] as Entry).index;
-    this.entries.length = index - this.base - 1;
+    const keep = index - this.base - 1;
+    // Setting length is a slow runtime call even when nothing changes; appends at the end skip it.
+    if (keep < this.entries.length) this.entries.length = keep;
     for (let k = from; k < incoming.length; k++) this.entries.push(incoming[k] as Entry);
     if (index < this.unstableFrom) this.unstableFrom = index;
   }

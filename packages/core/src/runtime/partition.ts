@@ -92,6 +92,8 @@ export class Partition {
   private readonly readWaiters = new Map<number, ReadWaiter>();
   private readonly leaderWaiters: Array<(leader: NodeId) => void> = [];
   private nextReadId = 1;
+  /** Set while applying when an application handler returned a promise. */
+  private asyncDelivery: Promise<unknown> | undefined = undefined;
   private stopped = false;
   private readonly tickTask = (): void => this.onTick();
   private readonly flushTask = (): void => this.flushProposals();
@@ -285,7 +287,13 @@ export class Partition {
     this.queuedEntries = 0;
     const raft = this.raft;
     if (raft === null) return;
-    const live = batch.filter((p) => !p.cancelled);
+    let live = batch;
+    for (const p of batch) {
+      if (p.cancelled) {
+        live = batch.filter((q) => !q.cancelled);
+        break;
+      }
+    }
     if (live.length === 0) return;
     if (!raft.isLeader()) {
       for (const p of live) p.resolve(NOT_LEADER);
@@ -360,19 +368,25 @@ export class Partition {
     for (; i < entries.length; i++) {
       if (this.stopped) return undefined;
       const entry = entries[i]!;
-      let asyncDelivery: Promise<unknown> | undefined;
-      const resolvedMarker = this.delivery.commit(entry, (e) => {
-        const r = this.host.deliver(this.id, toRaftLog(e));
-        if (typeof r !== 'boolean') asyncDelivery = asyncDelivery === undefined ? r : asyncDelivery.then(() => r);
-      });
+      const resolvedMarker = this.delivery.commit(entry, this.deliverOne);
       this.settleWaiter(entry, resolvedMarker);
-      if (asyncDelivery !== undefined) {
+      const pending = this.asyncDelivery;
+      if (pending !== undefined) {
+        this.asyncDelivery = undefined;
         const next = i + 1;
-        return asyncDelivery.then(() => this.applyFrom(entries, next));
+        return pending.then(() => this.applyFrom(entries, next));
       }
     }
     return undefined;
   }
+
+  /** Hands one released entry to the application; async handlers are chained so delivery stays in order. */
+  private readonly deliverOne = (entry: Entry): void => {
+    const r = this.host.deliver(this.id, toRaftLog(entry));
+    if (typeof r === 'boolean') return;
+    const pending = this.asyncDelivery;
+    this.asyncDelivery = pending === undefined ? r : pending.then(() => r);
+  };
 
   private settleWaiter(entry: Entry, resolvedMarker: boolean): void {
     const w = this.waiters.get(entry.index);
