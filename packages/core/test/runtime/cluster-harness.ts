@@ -1,12 +1,12 @@
 import { setImmediate as realSetImmediate } from 'node:timers';
-import { VirtualClock, type NodeClock } from '../../../testkit/src/sim/virtual-clock';
-import { InMemoryNetwork } from '../../src/memory/in-memory-network';
-import { InMemoryWal } from '../../src/memory/in-memory-wal';
-import { StaticDiscovery } from '../../src/memory/static-discovery';
-import { RaftManager } from '../../src/runtime/raft-manager';
-import type { RaftManagerOptions } from '../../src/runtime/options';
-import type { RaftLog } from '../../src/runtime/types';
-import type { Transport } from '../../src/ports/transport';
+import { VirtualClock, type NodeClock } from '../../../testkit/src/sim/virtual-clock.js';
+import { InMemoryNetwork } from '../../src/memory/in-memory-network.js';
+import { InMemoryWal } from '../../src/memory/in-memory-wal.js';
+import { StaticDiscovery } from '../../src/memory/static-discovery.js';
+import { RaftManager } from '../../src/runtime/raft-manager.js';
+import type { RaftManagerOptions } from '../../src/runtime/options.js';
+import type { RaftLog } from '../../src/runtime/types.js';
+import type { Transport } from '../../src/ports/transport.js';
 
 /** One node of a test cluster, with what the application saw. */
 export interface TestNode {

@@ -1,4 +1,4 @@
-import { Lane, PartitionExecutor } from '../../src/runtime/executor';
+import { Lane, PartitionExecutor } from '../../src/runtime/executor.js';
 
 describe('PartitionExecutor', () => {
   test('runs higher-priority lanes first, in FIFO order within a lane', () => {

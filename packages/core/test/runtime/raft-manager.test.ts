@@ -1,6 +1,6 @@
-import { RaftOperationStatus } from '../../src/runtime/status';
-import { InvalidArgumentError } from '../../src/runtime/validation';
-import { TestCluster, text } from './cluster-harness';
+import { RaftOperationStatus } from '../../src/runtime/status.js';
+import { InvalidArgumentError } from '../../src/runtime/validation.js';
+import { TestCluster, text } from './cluster-harness.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 
