@@ -295,24 +295,12 @@ export class RaftManager {
 
   /** Delivers the pending entries of `ticket` (from `replicateLogs(..., { autoCommit: false })`) on every node. */
   commitLogs(partition: number, ticket: HLCTimestamp): Promise<OperationResult> {
-    try {
-      const p = this.partition(partition, false);
-      if (!isHLCTimestamp(ticket)) invalid('ticket', 'must be the HLC ticket returned by replicateLogs ({ physical, counter })');
-      return p.resolveTicket(EntryKind.Commit, ticket, this.proposalTimeoutMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.resolveTicket(EntryKind.Commit, partition, ticket);
   }
 
   /** Discards the pending entries of `ticket` on every node; they are never delivered. */
   rollbackLogs(partition: number, ticket: HLCTimestamp): Promise<OperationResult> {
-    try {
-      const p = this.partition(partition, false);
-      if (!isHLCTimestamp(ticket)) invalid('ticket', 'must be the HLC ticket returned by replicateLogs ({ physical, counter })');
-      return p.resolveTicket(EntryKind.Rollback, ticket, this.proposalTimeoutMs);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.resolveTicket(EntryKind.Rollback, partition, ticket);
   }
 
   /** Marks a stable point in `partition`'s log: a restart replays only what was delivered after the last checkpoint. */
@@ -381,6 +369,20 @@ export class RaftManager {
     const p = this.partitionList[id];
     if (p === undefined) invalid('partition', `${id} does not exist on this node (partitions are 1..${this.initialPartitions})`);
     return p;
+  }
+
+  private resolveTicket(
+    kind: typeof EntryKind.Commit | typeof EntryKind.Rollback,
+    partition: number,
+    ticket: HLCTimestamp,
+  ): Promise<OperationResult> {
+    try {
+      const p = this.partition(partition, false);
+      if (!isHLCTimestamp(ticket)) invalid('ticket', 'must be the HLC ticket returned by replicateLogs ({ physical, counter })');
+      return p.resolveTicket(kind, ticket, this.proposalTimeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private raftConfig(partition: number): RaftConfig {
