@@ -229,4 +229,25 @@ describe('RaftManager on a 3-node in-memory cluster', () => {
     await cluster.settle(leader.raft.transferLeadership(1, cluster.nodes.find((n) => n !== leader)!.id));
     expect(seen.length).toBe(count);
   });
+
+  test('onRestoreStarted and onRestoreFinished bracket the replay of every partition, in order', async () => {
+    const cluster = new TestCluster(NODES);
+    const events: string[] = [];
+    const n = cluster.nodes[0]!;
+    n.raft.onRestoreStarted((p) => events.push(`start ${p}`));
+    n.raft.onLogRestored((p) => {
+      events.push(`entry ${p}`);
+      return true;
+    });
+    n.raft.onRestoreFinished((p) => events.push(`finish ${p}`));
+    await cluster.start();
+    expect(events).toEqual(['start 0', 'finish 0', 'start 1', 'finish 1', 'start 2', 'finish 2', 'start 3', 'finish 3']);
+    const leader = await cluster.leader(1);
+    await cluster.settle(leader.raft.replicateLogs(1, 'Put', text('x')));
+    await cluster.runUntil(() => (n.delivered.get(1) ?? []).length === 1);
+    cluster.crash(n.id);
+    const again = await cluster.restart(n.id, 4);
+    expect(again.restored.get(1)).toEqual(['x']);
+    expect(again.raft.partitionStatus(1).restoring).toBe(false);
+  });
 });
