@@ -40,6 +40,8 @@ interface Waiter {
 
 interface QueuedProposal {
   readonly entries: EntryProposal[];
+  /** Still in the partition's queue (counts against `maxQueuedProposals`). */
+  queued: boolean;
   readonly marker: boolean;
   readonly ticket: HLCTimestamp | null;
   readonly deadline: number;
@@ -94,6 +96,15 @@ export class Partition {
   private nextReadId = 1;
   /** Set while applying when an application handler returned a promise. */
   private asyncDelivery: Promise<unknown> | undefined = undefined;
+  /**
+   * Committed entries waiting for the application, in log order. Applying runs apart from the Ready
+   * cycle (as etcd's server does), so a slow async handler never stops heartbeats and replication.
+   */
+  private applyQueue: Entry[] = [];
+  private applyHead = 0;
+  private applying = false;
+  /** Highest index the application has been handed and finished with on this node. */
+  private appliedIndex = 0;
   private stopped = false;
   private readonly tickTask = (): void => this.onTick();
   private readonly flushTask = (): void => this.flushProposals();
@@ -106,6 +117,7 @@ export class Partition {
   /** Starts the protocol from the restored state (after the WAL replay). */
   start(config: RaftConfig, restore: RaftRestore): void {
     this.raft = new Raft(config, restore);
+    this.appliedIndex = restore.applied;
     this.restoring = false;
   }
 
@@ -114,12 +126,12 @@ export class Partition {
   }
 
   isLeader(): boolean {
-    return this.raft !== null && this.raft.isLeader();
+    return !this.stopped && this.raft !== null && this.raft.isLeader();
   }
 
   status(): PartitionStatus {
     const raft = this.raft;
-    if (raft === null) {
+    if (raft === null || this.stopped) {
       return {
         partition: this.id, role: 'follower', leader: '', term: 0, vote: '', commitIndex: 0, appliedIndex: 0,
         firstIndex: 0, lastIndex: 0, restoring: this.restoring, queuedProposals: this.queuedEntries,
@@ -128,7 +140,7 @@ export class Partition {
     const s = raft.status();
     return {
       partition: this.id, role: s.role, leader: s.leader, term: s.term, vote: s.vote, commitIndex: s.commit,
-      appliedIndex: s.applied, firstIndex: s.firstIndex, lastIndex: s.lastIndex, restoring: this.restoring,
+      appliedIndex: this.appliedIndex, firstIndex: s.firstIndex, lastIndex: s.lastIndex, restoring: this.restoring,
       queuedProposals: this.queuedEntries,
     };
   }
@@ -165,18 +177,30 @@ export class Partition {
       return Promise.resolve(failed(RaftOperationStatus.ProposalQueueFull));
     }
     return new Promise<Result>((resolve) => {
+      let settle = resolve;
       const proposal: QueuedProposal = {
-        entries, marker, ticket, deadline: this.host.now() + timeoutMs, resolve, cancelled: false,
+        entries, queued: true, marker, ticket, deadline: this.host.now() + timeoutMs, resolve: (r) => settle(r), cancelled: false,
       };
       if (signal !== undefined) {
         if (signal.aborted) {
           resolve(failed(RaftOperationStatus.OperationCancelled));
           return;
         }
-        signal.addEventListener('abort', () => {
+        const onAbort = (): void => {
           proposal.cancelled = true;
-          resolve(failed(RaftOperationStatus.OperationCancelled));
-        }, { once: true });
+          if (proposal.queued) {
+            proposal.queued = false;
+            this.queuedEntries -= entries.length;
+          }
+          settle(failed(RaftOperationStatus.OperationCancelled));
+        };
+        // The listener goes once the proposal settles, so a long-lived signal does not collect them.
+        settle = (r) => {
+          signal.removeEventListener('abort', onAbort);
+          settle = noopResolve;
+          resolve(r);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
       }
       this.proposals.push(proposal);
       this.queuedEntries += entries.length;
@@ -189,9 +213,12 @@ export class Partition {
 
   /** Proposes a commit or rollback marker for a pending ticket. */
   resolveTicket(kind: typeof EntryKind.Commit | typeof EntryKind.Rollback, ticket: HLCTimestamp, timeoutMs: number): Promise<OperationResult> {
+    if (this.stopped) return Promise.resolve({ status: RaftOperationStatus.Errored, index: 0 });
     if (this.restoring) return Promise.resolve({ status: RaftOperationStatus.RestoreInProgress, index: 0 });
     if (!this.isLeader()) return Promise.resolve({ status: RaftOperationStatus.NodeIsNotLeader, index: 0 });
-    if (!this.delivery.pending.has(ticketKey(ticket))) {
+    // A leader that has not yet applied its own term's first entry may not know every pending ticket yet;
+    // it proposes the marker anyway and the apply-time check answers.
+    if (!this.delivery.pending.has(ticketKey(ticket)) && this.knowsAllPending()) {
       return Promise.resolve({ status: RaftOperationStatus.ProposalNotFound, index: 0 });
     }
     const marker: EntryProposal = { kind, type: '', data: EMPTY_DATA, time: ticket };
@@ -216,6 +243,7 @@ export class Partition {
   }
 
   transferLeadership(to: NodeId): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       this.enqueue(Lane.Control, () => resolve(this.raft !== null && this.raft.transferLeadership(to)));
     });
@@ -223,6 +251,7 @@ export class Partition {
 
   /** Resolves with the leader once one is known, or '' when `timeoutMs` passes first. */
   waitForLeader(timeoutMs: number, setTimer: (ms: number, fn: () => void) => () => void): Promise<NodeId> {
+    if (this.stopped) return Promise.resolve('');
     if (this.leader !== '') return Promise.resolve(this.leader);
     return new Promise<NodeId>((resolve) => {
       let settled = false;
@@ -246,7 +275,9 @@ export class Partition {
   /** Fails everything that waits; the node is leaving. */
   stop(): void {
     this.stopped = true;
+    this.leader = '';
     this.executor.clear();
+    for (const w of this.leaderWaiters.splice(0)) w('');
     for (const p of this.proposals) p.resolve(failed(RaftOperationStatus.Errored));
     this.proposals = [];
     this.queuedEntries = 0;
@@ -285,6 +316,7 @@ export class Partition {
     const batch = this.proposals;
     this.proposals = [];
     this.queuedEntries = 0;
+    for (const p of batch) p.queued = false;
     const raft = this.raft;
     if (raft === null) return;
     let live = batch;
@@ -314,6 +346,9 @@ export class Partition {
     let index = result.firstIndex;
     for (const p of live) {
       const last = index + p.entries.length - 1;
+      // An older waiter at this index belongs to entries another leader overwrote while this node was
+      // deposed; its proposal is lost.
+      this.waiters.get(last)?.resolve(failed(RaftOperationStatus.LogsFromAnotherLeader));
       this.waiters.set(last, {
         term: result.term, deadline: p.deadline, marker: p.marker, ticket: p.ticket, firstIndex: index, resolve: p.resolve,
       });
@@ -346,47 +381,66 @@ export class Partition {
 
   private afterPersist(ready: Ready): void {
     if (ready.persistedMessages.length > 0) this.host.send(ready.persistedMessages);
-    const pending = this.applyFrom(ready.committedEntries, 0);
-    if (pending === undefined) this.finishReady(ready);
-    else pending.then(() => this.finishReady(ready), () => this.finishReady(ready));
-  }
-
-  private finishReady(ready: Ready): void {
+    const committed = ready.committedEntries;
+    for (let i = 0; i < committed.length; i++) this.applyQueue.push(committed[i]!);
     if (this.stopped || this.raft === null) return;
     this.raft.advance(ready);
     for (const rs of ready.readStates) {
       const w = this.readWaiters.get(rs.requestId);
       if (w !== undefined) w.index = rs.index;
     }
-    this.serveReads();
     this.readying = false;
     this.host.schedule(this);
+    if (!this.applying) this.applyEntries();
+    else this.serveReads();
   }
 
-  /** Applies committed entries from position `i`; returns a promise only when an application handler is async. */
-  private applyFrom(entries: readonly Entry[], i: number): Promise<void> | undefined {
-    for (; i < entries.length; i++) {
-      if (this.stopped) return undefined;
-      const entry = entries[i]!;
+  /** Applies queued entries in order; an async handler suspends the loop until its promise settles. */
+  private applyEntries(): void {
+    this.applying = true;
+    while (this.applyHead < this.applyQueue.length) {
+      if (this.stopped) return;
+      const entry = this.applyQueue[this.applyHead++]!;
       const resolvedMarker = this.delivery.commit(entry, this.deliverOne);
-      this.settleWaiter(entry, resolvedMarker);
       const pending = this.asyncDelivery;
       if (pending !== undefined) {
         this.asyncDelivery = undefined;
-        const next = i + 1;
-        return pending.then(() => this.applyFrom(entries, next));
+        const resume = (): void => {
+          this.entryApplied(entry, resolvedMarker);
+          this.applyEntries();
+        };
+        pending.then(resume, resume);
+        return;
       }
+      this.entryApplied(entry, resolvedMarker);
     }
-    return undefined;
+    this.applyQueue = [];
+    this.applyHead = 0;
+    this.applying = false;
+    this.serveReads();
   }
 
-  /** Hands one released entry to the application; async handlers are chained so delivery stays in order. */
+  /** Hands one released entry to the application; async handlers run one after another, in order. */
   private readonly deliverOne = (entry: Entry): void => {
-    const r = this.host.deliver(this.id, toRaftLog(entry));
-    if (typeof r === 'boolean') return;
     const pending = this.asyncDelivery;
-    this.asyncDelivery = pending === undefined ? r : pending.then(() => r);
+    if (pending !== undefined) {
+      this.asyncDelivery = pending.then(() => this.host.deliver(this.id, toRaftLog(entry)));
+      return;
+    }
+    const r = this.host.deliver(this.id, toRaftLog(entry));
+    if (typeof r !== 'boolean') this.asyncDelivery = r;
   };
+
+  private entryApplied(entry: Entry, resolvedMarker: boolean): void {
+    this.appliedIndex = entry.index;
+    if (this.waiters.size > 0) this.settleWaiter(entry, resolvedMarker);
+  }
+
+  /** True once this leader has applied an entry of its own term, so it knows every committed pending ticket. */
+  private knowsAllPending(): boolean {
+    const raft = this.raft;
+    return raft !== null && raft.term(this.appliedIndex) === raft.status().term;
+  }
 
   private settleWaiter(entry: Entry, resolvedMarker: boolean): void {
     const w = this.waiters.get(entry.index);
@@ -413,10 +467,9 @@ export class Partition {
   }
 
   private serveReads(): void {
-    if (this.readWaiters.size === 0 || this.raft === null) return;
-    const applied = this.raft.status().applied;
+    if (this.readWaiters.size === 0) return;
     for (const [id, w] of this.readWaiters) {
-      if (w.index >= 0 && w.index <= applied) this.finishRead(id, true);
+      if (w.index >= 0 && w.index <= this.appliedIndex) this.finishRead(id, true);
     }
   }
 
@@ -462,6 +515,8 @@ export class Partition {
     if (markers.length > 0) this.raft?.propose(markers);
   }
 }
+
+function noopResolve(): void {}
 
 function toRaftLog(entry: Entry): RaftLog {
   return { id: entry.index, term: entry.term, type: entry.type, data: entry.data, time: entry.time };

@@ -8,7 +8,7 @@ import type { Transport } from '../ports/transport.js';
 import type { Wal, WalPartitionWrite } from '../ports/wal.js';
 import type { HLCTimestamp } from '../hlc/timestamp.js';
 import { HybridLogicalClock } from '../hlc/hybrid-logical-clock.js';
-import { isHLCTimestamp } from '../hlc/timestamp-order.js';
+import { compareHLC, isHLCTimestamp } from '../hlc/timestamp-order.js';
 import { initialPartitionRanges } from '../routing/partition-range.js';
 import { PartitionRouter } from '../routing/partition-router.js';
 import { Outbox } from './outbox.js';
@@ -84,6 +84,7 @@ export class RaftManager {
   private memberList: readonly NodeId[] = [];
   private memberSet = new Set<NodeId>();
   private state: State = 'new';
+  private leaving: Promise<void> | null = null;
   private tickTimer: TimerHandle | null = null;
   private runQueue: Partition[] = [];
   private drainScheduled = false;
@@ -157,26 +158,35 @@ export class RaftManager {
     if (this.state !== 'new') throw new Error(`joinCluster() was already called (the node is ${this.state}); create a new RaftManager to join again`);
     this.state = 'joining';
     await this.discovery.start(this.node);
+    this.assertJoining();
     this.memberList = [...this.discovery.nodes()];
     this.memberSet = new Set(this.memberList);
     if (!this.memberSet.has(this.node)) {
       throw new Error(`node ${JSON.stringify(this.node)} is not in the discovery's node list (${this.memberList.join(', ')}); add it there`);
     }
     await this.wal.open();
+    this.assertJoining();
     await this.checkPartitionCount();
     let fresh = true;
     for (const partition of this.partitionList) {
       const { restore, entries } = await loadPartition(this.wal, partition.id);
       if (entries.length > 0 || restore.hardState.term > 0) fresh = false;
-      for (const h of this.restoreStartedHandlers) h(partition.id);
+      for (const h of [...this.restoreStartedHandlers]) h(partition.id);
+      // Tickets issued after the restart must be newer than every ticket already in the log.
       let newest: HLCTimestamp | null = null;
-      for (const e of entries) if (newest === null || e.time.physical > newest.physical) newest = e.time;
+      for (const e of entries) if (newest === null || compareHLC(e.time, newest) > 0) newest = e.time;
       if (newest !== null) this.hlc.receive(newest);
       await replayCommitted(entries, restore.applied, partition.delivery, (entry) => this.restored(partition.id, entry));
+      this.assertJoining();
       partition.start(this.raftConfig(partition.id), restore);
-      for (const h of this.restoreFinishedHandlers) h(partition.id);
+      for (const h of [...this.restoreFinishedHandlers]) h(partition.id);
     }
     await this.transport.start((messages) => this.receive(messages));
+    if (this.state !== 'joining') {
+      // leaveCluster ran while the transport was starting: release it again.
+      await this.transport.stop();
+      this.assertJoining();
+    }
     this.state = 'joined';
     this.tickTimer = this.clock.setTimer(this.tickMs, this.onTick);
     if (fresh) {
@@ -189,21 +199,32 @@ export class RaftManager {
     this.logger.info({ partitions: this.partitionList.length, members: this.memberList }, 'joined the cluster');
   }
 
-  /** Stops the ticker and transport, fails every waiting call with `Errored`, and closes the WAL. */
-  async leaveCluster(): Promise<void> {
-    if (this.state === 'left' || this.state === 'leaving') return;
-    const wasJoined = this.state === 'joined' || this.state === 'failed';
+  /** Stops the ticker and transport, fails every waiting call with `Errored`, and closes the WAL. Every caller gets the same promise. */
+  leaveCluster(): Promise<void> {
+    if (this.leaving === null) this.leaving = this.leave();
+    return this.leaving;
+  }
+
+  private async leave(): Promise<void> {
+    const transportStarted = this.state === 'joined' || this.state === 'failed';
     this.state = 'leaving';
     if (this.tickTimer !== null) this.clock.clearTimer(this.tickTimer);
     this.tickTimer = null;
     for (const p of this.partitionList) p.stop();
     this.outbox.flush();
-    if (wasJoined) await this.transport.stop();
+    if (transportStarted) await this.transport.stop();
     await this.walScheduler.stop();
     await this.wal.close();
     await this.discovery.stop();
     this.state = 'left';
     this.logger.info('left the cluster');
+  }
+
+  /** joinCluster awaits storage and the network; leaveCluster may have run meanwhile. */
+  private assertJoining(): void {
+    if (this.state !== 'joining') {
+      throw new Error(`joinCluster() was interrupted: the node is ${this.state} (leaveCluster was called while it joined)`);
+    }
   }
 
   // ---- routing ----
@@ -469,7 +490,8 @@ export class RaftManager {
     if (handlers.length === 0) return true;
     if (handlers.length === 1) return this.callHandler(handlers[0]!, partition, log);
     let chain: Promise<boolean> | null = null;
-    for (const h of handlers) {
+    // A copy: a handler may unsubscribe itself (or another) while the list is being walked.
+    for (const h of [...handlers]) {
       if (chain === null) {
         const r = this.callHandler(h, partition, log);
         if (typeof r !== 'boolean') chain = r;
@@ -506,7 +528,7 @@ export class RaftManager {
 
   private async restored(partition: number, entry: Entry): Promise<boolean> {
     const log: RaftLog = { id: entry.index, term: entry.term, type: entry.type, data: entry.data, time: entry.time };
-    for (const h of this.restoreHandlers) {
+    for (const h of [...this.restoreHandlers]) {
       try {
         if (!(await h(partition, log))) this.reportError(partition, log, new Error(`the restore handler returned false for entry ${log.id} of partition ${partition}`));
       } catch (error) {
@@ -518,7 +540,7 @@ export class RaftManager {
 
   private reportError(partition: number, log: RaftLog, error: unknown): void {
     this.logger.error({ partition, index: log.id, err: error }, 'application handler failed');
-    for (const h of this.errorHandlers) {
+    for (const h of [...this.errorHandlers]) {
       try {
         h(partition, log, error);
       } catch (e) {
@@ -528,7 +550,7 @@ export class RaftManager {
   }
 
   private emitLeaderChanged(partition: number, leader: NodeId): void {
-    for (const h of this.leaderHandlers) {
+    for (const h of [...this.leaderHandlers]) {
       try {
         h(partition, leader);
       } catch (error) {
