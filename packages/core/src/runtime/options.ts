@@ -28,7 +28,7 @@ export interface RaftManagerOptions {
   readonly proposalTimeoutMs?: number;
   /** A proposal made with `autoCommit: false` that is neither committed nor rolled back within this time is rolled back by the leader. Default 30000 ms. */
   readonly pendingProposalTimeoutMs?: number;
-  /** Client proposals (entries) a partition queues before answering `ProposalQueueFull`. Default 65536. */
+  /** Entries a partition holds for clients (queued proposals plus committed entries the application has not finished) before answering `ProposalQueueFull`. Default 65536. */
   readonly maxQueuedProposals?: number;
   /** fsync every WAL batch. Turning it off risks losing acknowledged writes on a power failure. Default true. */
   readonly syncWal?: boolean;

@@ -173,7 +173,9 @@ export class Partition {
     if (this.stopped) return Promise.resolve(failed(RaftOperationStatus.Errored));
     if (this.restoring) return Promise.resolve(failed(RaftOperationStatus.RestoreInProgress));
     if (!this.isLeader()) return Promise.resolve(NOT_LEADER);
-    if (this.queuedEntries + entries.length > this.host.maxQueuedProposals) {
+    // Entries committed but still waiting for a slow application count too: that is the backpressure.
+    const unapplied = this.applyQueue.length - this.applyHead + (this.applying ? 1 : 0);
+    if (this.queuedEntries + unapplied + entries.length > this.host.maxQueuedProposals) {
       return Promise.resolve(failed(RaftOperationStatus.ProposalQueueFull));
     }
     return new Promise<Result>((resolve) => {

@@ -251,3 +251,24 @@ describe('RaftManager on a 3-node in-memory cluster', () => {
     expect(again.raft.partitionStatus(1).restoring).toBe(false);
   });
 });
+
+describe('backpressure from a slow application', () => {
+  test('entries waiting for a slow async handler count against maxQueuedProposals', async () => {
+    const cluster = new TestCluster(NODES, { maxQueuedProposals: 4 });
+    await cluster.start();
+    const leader = await cluster.leader(1);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    leader.raft.onReplicationReceived(() => gate.then(() => true));
+    const first = leader.raft.replicateLogs(1, 'Put', [text('a'), text('b'), text('c')]);
+    await cluster.runFor(300);
+    const refused = await cluster.settle(leader.raft.replicateLogs(1, 'Put', [text('d'), text('e')]));
+    expect(refused.status).toBe(RaftOperationStatus.ProposalQueueFull);
+    release();
+    expect((await cluster.settle(first)).status).toBe(RaftOperationStatus.Success);
+    const accepted = await cluster.settle(leader.raft.replicateLogs(1, 'Put', [text('d'), text('e')]));
+    expect(accepted.status).toBe(RaftOperationStatus.Success);
+  });
+});
