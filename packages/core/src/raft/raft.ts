@@ -226,7 +226,9 @@ export class Raft {
         // A node that was cut off may hold a higher term that nobody else will ever raise to (pre-vote
         // stops it from disrupting, the lease makes others ignore it); telling the stale leader our
         // term makes it step down so the group can re-elect at a term everybody accepts.
-        this.sendAfterPersist(this.appendResponse(m.from, this.log.lastIndex(), false, 0, 0));
+        // Index 0 acknowledges nothing: the sender may lead again by now, in this very term, and must
+        // not take this answer to an old message as a match of this node's log (seed 3001065).
+        this.sendAfterPersist(this.appendResponse(m.from, 0, false, 0, 0));
       } else if (m.type === MessageType.PreVote) {
         this.send(this.voteResponse(MessageType.PreVoteResponse, m.from, this.currentTerm, true));
       }
