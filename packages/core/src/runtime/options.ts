@@ -14,6 +14,12 @@ export interface RaftManagerOptions {
   readonly wal: Wal;
   readonly transport: Transport;
   readonly discovery: Discovery;
+  /**
+   * Nodes of the discovery list that receive every partition's log but never vote, campaign or count
+   * towards quorum (non-voting replicas, e.g. a node catching up before it is trusted). Every node must
+   * be started with the same list. Default: none (every node votes).
+   */
+  readonly learners?: readonly NodeId[];
   /** Time source. Default: the system clock. The simulator passes a virtual one. */
   readonly clock?: Clock;
   /** Default: a logger that drops everything. */

@@ -83,6 +83,8 @@ export class RaftManager {
   private readonly options: RaftManagerOptions;
   private memberList: readonly NodeId[] = [];
   private memberSet = new Set<NodeId>();
+  private voterList: readonly NodeId[] = [];
+  private learnerList: readonly NodeId[] = [];
   private state: State = 'new';
   private leaving: Promise<void> | null = null;
   private tickTimer: TimerHandle | null = null;
@@ -103,6 +105,10 @@ export class RaftManager {
       if (options[port] === null || typeof options[port] !== 'object') {
         invalid(`options.${port}`, `is required (an implementation of the ${port} port)`);
       }
+    }
+    if (options.learners !== undefined) {
+      if (!Array.isArray(options.learners)) invalid('options.learners', 'must be an array of node ids');
+      options.learners.forEach((l, i) => checkNodeId(`options.learners[${i}]`, l));
     }
     this.options = options;
     this.node = options.node;
@@ -164,6 +170,13 @@ export class RaftManager {
     if (!this.memberSet.has(this.node)) {
       throw new Error(`node ${JSON.stringify(this.node)} is not in the discovery's node list (${this.memberList.join(', ')}); add it there`);
     }
+    const learners = new Set(this.options.learners ?? []);
+    for (const l of learners) {
+      if (!this.memberSet.has(l)) invalid('options.learners', `names ${JSON.stringify(l)}, which is not in the discovery's node list (${this.memberList.join(', ')})`);
+    }
+    this.voterList = this.memberList.filter((n) => !learners.has(n));
+    this.learnerList = this.memberList.filter((n) => learners.has(n));
+    if (this.voterList.length === 0) invalid('options.learners', 'leaves no voting node; at least one node must vote');
     await this.wal.open();
     this.assertJoining();
     await this.checkPartitionCount();
@@ -410,7 +423,8 @@ export class RaftManager {
     return {
       id: this.node,
       partition,
-      voters: this.memberList,
+      voters: this.voterList,
+      learners: this.learnerList,
       electionTicksMin: this.electionTicks,
       electionTicksMax: this.electionTicks * 2,
       heartbeatTicks: this.heartbeatTicks,
@@ -424,7 +438,7 @@ export class RaftManager {
   }
 
   private preferredLeader(partition: number): NodeId {
-    const sorted = [...this.memberList].sort();
+    const sorted = [...this.voterList].sort();
     return sorted[partition % sorted.length]!;
   }
 

@@ -272,3 +272,26 @@ describe('backpressure from a slow application', () => {
     expect(accepted.status).toBe(RaftOperationStatus.Success);
   });
 });
+
+describe('learners', () => {
+  test('a learner receives every entry but never leads, and the voters keep quorum without it', async () => {
+    const cluster = new TestCluster(['n1', 'n2', 'n3', 'n4'], { learners: ['n4'] });
+    await cluster.start();
+    const learner = cluster.node('n4');
+    for (const p of [0, 1, 2, 3]) expect((await cluster.leader(p)).id).not.toBe('n4');
+    const leader = await cluster.leader(1);
+    const first = await cluster.settle(leader.raft.replicateLogs(1, 'Put', text('to-all')));
+    expect(first.status).toBe(RaftOperationStatus.Success);
+    await cluster.runUntil(() => (learner.delivered.get(1) ?? []).length === 1);
+    cluster.crash('n4');
+    const second = await cluster.settle(leader.raft.replicateLogs(1, 'Put', text('without-learner')));
+    expect(second.status).toBe(RaftOperationStatus.Success);
+    await cluster.runFor(2_000);
+    for (const p of [1, 2, 3]) expect((await cluster.leader(p)).id).not.toBe('n4');
+  });
+
+  test('the learners option is checked against the discovery list', async () => {
+    const cluster = new TestCluster(NODES, { learners: ['n9'] });
+    await expect(cluster.nodes[0]!.raft.joinCluster()).rejects.toThrow(/options.learners names "n9"/);
+  });
+});
