@@ -28,7 +28,15 @@ export class RaftLog {
    */
   constructor(restored: readonly Entry[], committed: number, applied: number) {
     const first = restored[0];
-    this.base = first === undefined ? Math.max(committed, applied) : first.index - 1;
+    if (first === undefined && Math.max(committed, applied) > 0) {
+      // Without entries the last term is unknown, and a node that cannot compare terms would vote for
+      // candidates missing its committed entries (election restriction, Raft §5.4.1).
+      throw new Error(
+        `RaftRestore.entries is empty but commit/applied is ${Math.max(committed, applied)}: the term of the last compacted entry is unknown; ` +
+          'restore from a log that keeps at least its last committed entry',
+      );
+    }
+    this.base = first === undefined ? 0 : first.index - 1;
     this.baseTerm = this.base === 0 ? 0 : undefined;
     for (let k = 0; k < restored.length; k++) {
       const entry = restored[k] as Entry;
@@ -210,12 +218,18 @@ export class RaftLog {
   }
 
   /**
-   * The runtime persisted entries through (`index`, `term`). If the entry at `index` has since been
-   * replaced (a new leader truncated the log while the write was in progress), nothing is marked
-   * stable: the replacement is still unwritten and comes out in the next Ready.
+   * The runtime persisted `written` (the entries of one Ready). If a new leader truncated the log while
+   * the write was in progress, only the prefix that still matches counts as stable; the replacements are
+   * unwritten and come out in the next Ready.
    */
-  stableTo(index: number, term: number): void {
-    if (this.term(index) === term && index >= this.unstableFrom) this.unstableFrom = index + 1;
+  stableTo(written: readonly Entry[]): void {
+    for (let k = written.length - 1; k >= 0; k--) {
+      const entry = written[k] as Entry;
+      if (this.term(entry.index) === entry.term) {
+        if (entry.index >= this.unstableFrom) this.unstableFrom = entry.index + 1;
+        return;
+      }
+    }
   }
 
   hasUnapplied(): boolean {
@@ -237,5 +251,6 @@ export class RaftLog {
     this.baseTerm = this.term(index);
     this.entries = this.entries.slice(index - this.base);
     this.base = index;
+    if (this.unstableFrom <= index) this.unstableFrom = index + 1;
   }
 }

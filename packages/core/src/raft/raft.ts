@@ -398,7 +398,7 @@ export class Raft {
 
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) {
-      this.log.stableTo(last.index, last.term);
+      this.log.stableTo(ready.entries);
       if (this.role === 'leader' && this.log.term(last.index) === last.term && this.self.maybeUpdate(last.index)) {
         if (this.maybeCommit()) this.oweAppendToAll(2);
       }
@@ -562,7 +562,8 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat(0);
+      // Carrying the newest pending read round retries reads whose own heartbeats were lost.
+      this.broadcastHeartbeat(this.readRounds.newestRound());
     }
   }
 
@@ -694,7 +695,8 @@ export class Raft {
       }
       return;
     }
-    const wasProbeAtMatch = pr.state === 'probe' && pr.match === m.index;
+    // Index 0 acknowledges nothing (the answer to an old-term message); it must not end a probe.
+    const wasProbeAtMatch = pr.state === 'probe' && pr.match === m.index && m.index > 0;
     if (pr.maybeUpdate(m.index) || wasProbeAtMatch) {
       if (pr.state === 'probe') pr.becomeReplicate();
       else pr.inflight.freeThrough(m.index);
@@ -736,12 +738,12 @@ export class Raft {
 
   private startReadRound(requestId: number): void {
     const selfVotes = this.self.isVoter ? this.id : null;
-    this.readRounds.start(requestId, this.log.committed, selfVotes);
+    const round = this.readRounds.start(requestId, this.log.committed, selfVotes);
     if (this.voterProgress.length === 1 && selfVotes !== null) {
-      this.readRounds.release(requestId, this.readStates);
+      this.readRounds.release(round, this.readStates);
       return;
     }
-    this.broadcastHeartbeat(requestId);
+    this.broadcastHeartbeat(round);
   }
 
   private broadcastHeartbeat(context: number): void {
