@@ -1,6 +1,6 @@
 /**
  * A small, fast, seeded pseudo-random generator (the mulberry32 mixing function over a 32-bit
- * Weyl sequence). The protocol may not call `Math.random()`: one seed must replay one run exactly,
+ * Weyl sequence). The protocol never uses the global random source: one seed must replay one run exactly,
  * so election jitter comes from here. Not for cryptography.
  */
 export class Prng {

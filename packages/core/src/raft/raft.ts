@@ -36,7 +36,7 @@ export type ProposeReason = 'ok' | 'not-leader' | 'transferring' | 'too-many-unc
 /** The outcome of {@link Raft.propose}. */
 export interface ProposeResult {
   readonly accepted: boolean;
-  /** `'ok'` when accepted; otherwise why not: this node is not the leader, it is handing leadership over, or too many entries await commit. */
+  /** `'ok'` when accepted; otherwise why not: this node is not the leader, it is handing leadership over, or too many entries wait for commit. */
   readonly reason: ProposeReason;
   /** Index given to the first proposed entry (0 when refused). */
   readonly firstIndex: number;
