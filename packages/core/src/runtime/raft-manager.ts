@@ -90,6 +90,7 @@ export class RaftManager {
   private tickTimer: TimerHandle | null = null;
   private runQueue: Partition[] = [];
   private drainScheduled = false;
+  private currentTurnTime: HLCTimestamp | null = null;
 
   private readonly replicationHandlers: ReplicationHandler[] = [];
   private readonly restoreHandlers: RestoreHandler[] = [];
@@ -317,7 +318,9 @@ export class RaftManager {
       const autoCommit = options?.autoCommit ?? true;
       if (typeof autoCommit !== 'boolean') invalid('options.autoCommit', 'must be a boolean');
       const timeout = checkTimeout('options.timeoutMs', options?.timeoutMs ?? this.proposalTimeoutMs);
-      const time = this.hlc.now();
+      // A ticket (autoCommit false) must be unique; the time of an auto-committed entry is informational,
+      // so entries proposed in one scheduler turn share one timestamp (one object fewer kept per entry).
+      const time = autoCommit ? this.turnTime() : this.hlc.now();
       const kind = autoCommit ? EntryKind.Data : EntryKind.Proposed;
       const entries: EntryProposal[] = new Array(payloads.length);
       for (let i = 0; i < payloads.length; i++) entries[i] = { kind, type, data: payloads[i]!, time };
@@ -475,6 +478,19 @@ export class RaftManager {
       p.receive(m);
     }
   }
+
+  /** One HLC timestamp per scheduler turn, taken at the first auto-committed proposal of the turn. */
+  private turnTime(): HLCTimestamp {
+    if (this.currentTurnTime === null) {
+      this.currentTurnTime = this.hlc.now();
+      this.clock.defer(this.endTurnTime);
+    }
+    return this.currentTurnTime;
+  }
+
+  private readonly endTurnTime = (): void => {
+    this.currentTurnTime = null;
+  };
 
   private schedule(p: Partition): void {
     if (p.queued) return;

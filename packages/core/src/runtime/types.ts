@@ -20,7 +20,11 @@ export interface RaftLog {
 /** The result of `replicateLogs`. */
 export interface ReplicationResult {
   readonly status: RaftOperationStatus;
-  /** The proposal's HLC ticket (pass it to `commitLogs`/`rollbackLogs` with `autoCommit: false`); null unless Success. */
+  /**
+   * The proposal's HLC ticket (pass it to `commitLogs`/`rollbackLogs` with `autoCommit: false`, where it is
+   * unique); with `autoCommit: true` it is the entries' time, shared by the calls of one scheduler turn.
+   * Null unless Success.
+   */
   readonly ticket: HLCTimestamp | null;
   /** Index of the last entry written; 0 unless Success. */
   readonly lastIndex: number;
