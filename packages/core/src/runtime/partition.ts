@@ -18,7 +18,7 @@ export interface PartitionHost {
   /** Asks the node scheduler to run this partition soon. */
   schedule(partition: Partition): void;
   send(messages: readonly Message[]): void;
-  persist(write: WalPartitionWrite, mustSync: boolean, done: (error: Error | null) => void): void;
+  persist(write: WalPartitionWrite, done: (error: Error | null) => void): void;
   deliver(partition: number, log: RaftLog): boolean | Promise<boolean>;
   leaderChanged(partition: number, leader: NodeId): void;
   readonly pendingProposalTimeoutMs: number;
@@ -370,9 +370,9 @@ export class Partition {
       const write: WalPartitionWrite = ready.hardState === null
         ? { partition: this.id, entries: ready.entries }
         : { partition: this.id, entries: ready.entries, hardState: ready.hardState };
-      // Entries are applied only under a durable commit index, so that a restart replays everything the
-      // application already received (restore reads the persisted commit index).
-      this.host.persist(write, ready.mustSync || ready.committedEntries.length > 0, (error) => {
+      // Every batch is synced, the commit index too: entries are applied only under a durable commit
+      // index, so that a restart replays everything the application already received.
+      this.host.persist(write, (error) => {
         if (error !== null || this.stopped) return; // the node stops itself on a WAL failure
         this.afterPersist(ready);
       });

@@ -147,7 +147,7 @@ export class RaftManager {
       hlcNow: () => this.hlc.now(),
       schedule: (p) => this.schedule(p),
       send: (messages) => this.outbox.addAll(messages),
-      persist: (write: WalPartitionWrite, mustSync, done) => this.walScheduler.submit(write, mustSync, done),
+      persist: (write: WalPartitionWrite, done) => this.walScheduler.submit(write, done),
       deliver: (partition, log) => this.deliver(partition, log),
       leaderChanged: (partition, leader) => this.emitLeaderChanged(partition, leader),
     };
@@ -537,12 +537,12 @@ export class RaftManager {
       const r = h(partition, log);
       if (r === true) return true;
       if (r === false) {
-        this.reportError(partition, log, new Error(`the replication handler returned false for entry ${log.id} of partition ${partition}`));
+        this.reportError(partition, log, handlerRefused('replication', partition, log));
         return false;
       }
       return Promise.resolve(r).then(
         (ok) => {
-          if (!ok) this.reportError(partition, log, new Error(`the replication handler returned false for entry ${log.id} of partition ${partition}`));
+          if (!ok) this.reportError(partition, log, handlerRefused('replication', partition, log));
           return ok;
         },
         (error: unknown) => {
@@ -560,7 +560,7 @@ export class RaftManager {
     const log: RaftLog = { id: entry.index, term: entry.term, type: entry.type, data: entry.data, time: entry.time };
     for (const h of [...this.restoreHandlers]) {
       try {
-        if (!(await h(partition, log))) this.reportError(partition, log, new Error(`the restore handler returned false for entry ${log.id} of partition ${partition}`));
+        if (!(await h(partition, log))) this.reportError(partition, log, handlerRefused('restore', partition, log));
       } catch (error) {
         this.reportError(partition, log, error);
       }
@@ -624,6 +624,10 @@ function subscribe<T>(list: T[], handler: T): Unsubscribe {
     const i = list.indexOf(handler);
     if (i >= 0) list.splice(i, 1);
   };
+}
+
+function handlerRefused(kind: 'replication' | 'restore', partition: number, log: RaftLog): Error {
+  return new Error(`the ${kind} handler returned false for entry ${log.id} of partition ${partition}`);
 }
 
 function checkSeed(seed: number): number {

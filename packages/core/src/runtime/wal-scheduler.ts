@@ -10,7 +10,6 @@ type Done = (error: Error | null) => void;
 export class WalScheduler {
   private writes: WalPartitionWrite[] = [];
   private callbacks: Done[] = [];
-  private mustSync = false;
   private inFlight = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -24,20 +23,14 @@ export class WalScheduler {
     private readonly onFailure: (error: Error) => void,
   ) {}
 
-  /**
-   * Queues one partition's write; `done` runs once it is written (and, when `mustSync`, durable) or failed.
-   * A write that only moves the commit index, with nothing applied under it yet, need not be synced: a
-   * lost commit index is learned again from the leader, while a lost term, vote or entry could break a
-   * promise already made.
-   */
-  submit(write: WalPartitionWrite, mustSync: boolean, done: Done): void {
+  /** Queues one partition's write; `done` runs once it is durable (or failed). */
+  submit(write: WalPartitionWrite, done: Done): void {
     if (this.stopped) {
       done(new Error('the WAL scheduler is stopped: the node left the cluster'));
       return;
     }
     this.writes.push(write);
     this.callbacks.push(done);
-    if (mustSync) this.mustSync = true;
     if (!this.inFlight) {
       this.inFlight = true;
       // Deferred so that every partition processed in this turn joins the same batch.
@@ -60,12 +53,10 @@ export class WalScheduler {
       this.notifyIdle();
       return;
     }
-    const sync = this.sync && this.mustSync;
     this.writes = [];
     this.callbacks = [];
-    this.mustSync = false;
     this.batches++;
-    this.wal.append({ writes, sync }).then(
+    this.wal.append({ writes, sync: this.sync }).then(
       () => {
         for (let i = 0; i < callbacks.length; i++) callbacks[i]!(null);
         // Deferred: the partitions just released will hand in their next writes during this turn.
