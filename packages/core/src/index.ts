@@ -36,7 +36,7 @@ export type { Clock, TimerHandle } from './ports/clock.js';
 export type { Discovery } from './ports/discovery.js';
 export type { LogFn, Logger } from './ports/logger.js';
 export type { MessageHandler, Transport } from './ports/transport.js';
-export type { Wal, WalBatch, WalPartitionWrite } from './ports/wal.js';
+export type { LogBase, Wal, WalBatch, WalPartitionWrite } from './ports/wal.js';
 
 export { HLC_ZERO } from './hlc/timestamp.js';
 export type { HLCTimestamp } from './hlc/timestamp.js';

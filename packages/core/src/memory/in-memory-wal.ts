@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { Wal, WalBatch, WalPartitionWrite } from '../ports/wal.js';
+import type { LogBase, Wal, WalBatch, WalPartitionWrite } from '../ports/wal.js';
 import type { Entry } from '../raft/entry.js';
 import type { HardState } from '../raft/state.js';
 import { invalid } from '../runtime/validation.js';
@@ -35,6 +35,7 @@ class PartitionLog {
   private items: Entry[] = [];
   private head = 0;
   hardState: HardState | undefined = undefined;
+  base: LogBase = NO_BASE;
 
   firstIndex(): number {
     return this.items[this.head]?.index ?? 0;
@@ -45,7 +46,13 @@ class PartitionLog {
   }
 
   isEmpty(): boolean {
-    return this.items.length === 0 && this.hardState === undefined;
+    return this.items.length === 0 && this.hardState === undefined && this.base.index === 0;
+  }
+
+  installSnapshot(base: LogBase): void {
+    this.items = [];
+    this.head = 0;
+    this.base = base;
   }
 
   write(entries: readonly Entry[]): void {
@@ -69,7 +76,10 @@ class PartitionLog {
   compact(through: number): void {
     const first = this.firstIndex();
     if (first === 0 || through < first) return;
-    if (through >= this.lastIndex()) {
+    const last = this.lastIndex();
+    const at = Math.min(through, last);
+    this.base = { index: at, term: this.term(at) ?? 0 };
+    if (through >= last) {
       this.items = [];
       this.head = 0;
       return;
@@ -101,6 +111,7 @@ class PartitionLog {
     const copy = new PartitionLog();
     copy.items = this.items.slice(this.head);
     copy.hardState = this.hardState;
+    copy.base = this.base;
     return copy;
   }
 }
@@ -110,12 +121,13 @@ class LogLayer {
   readonly partitions = new Map<number, PartitionLog>();
 
   write(write: WalPartitionWrite): void {
-    if (write.entries.length === 0 && write.hardState === undefined) return;
+    if (write.entries.length === 0 && write.hardState === undefined && write.snapshot === undefined) return;
     let log = this.partitions.get(write.partition);
     if (log === undefined) {
       log = new PartitionLog();
       this.partitions.set(write.partition, log);
     }
+    if (write.snapshot !== undefined) log.installSnapshot({ index: write.snapshot.index, term: write.snapshot.term });
     log.write(write.entries);
     if (write.hardState !== undefined) log.hardState = write.hardState;
   }
@@ -252,6 +264,11 @@ export class InMemoryWal implements Wal {
     if (this.unsynced.length > 0) this.unsynced.push({ partition, through });
   }
 
+  async logBase(partition: number): Promise<LogBase> {
+    this.ensureOpen('logBase');
+    return this.written.partitions.get(partition)?.base ?? NO_BASE;
+  }
+
   async partitions(): Promise<number[]> {
     this.ensureOpen('partitions');
     const result: number[] = [];
@@ -354,7 +371,19 @@ export class InMemoryWal implements Wal {
       if (write.hardState !== undefined) validateHardState(write.hardState, `${at}.hardState`);
       const entries = write.entries;
       const start = entries[0]?.index;
-      if (start === undefined) continue;
+      const snapshot = write.snapshot;
+      if (snapshot !== undefined) {
+        if (!Number.isSafeInteger(snapshot.index) || snapshot.index < 1 || !Number.isSafeInteger(snapshot.term) || snapshot.term < 0) {
+          invalid(`${at}.snapshot`, `must be { index ≥ 1, term ≥ 0 } integers, got ${JSON.stringify(snapshot)} (partition ${partition})`);
+        }
+        if (start !== undefined && start !== snapshot.index + 1) {
+          invalid(`${at}.entries`, `start at index ${start} but must start at ${snapshot.index + 1}, right after the snapshot (partition ${partition})`);
+        }
+      }
+      if (start === undefined) {
+        if (snapshot !== undefined) lastAfterWrite.set(partition, 0);
+        continue;
+      }
       for (let k = 0; k < entries.length; k++) {
         const entry = entries[k] as Entry;
         if (entry.index !== start + k || !Number.isSafeInteger(entry.index) || entry.index < 1) {
@@ -371,7 +400,7 @@ export class InMemoryWal implements Wal {
           invalid(`${at}.entries[${k}].data`, `must be a Uint8Array (partition ${partition})`);
         }
       }
-      const last = lastAfterWrite.get(partition) ?? this.lastIndexAfterInFlight(partition);
+      const last = snapshot !== undefined ? 0 : (lastAfterWrite.get(partition) ?? this.lastIndexAfterInFlight(partition));
       if (last > 0 && start > last + 1) {
         invalid(
           `${at}.entries`,
@@ -389,12 +418,16 @@ export class InMemoryWal implements Wal {
       for (let w = writes.length - 1; w >= 0; w--) {
         const write = writes[w];
         const last = write?.entries[write.entries.length - 1];
-        if (write?.partition === partition && last !== undefined) return last.index;
+        if (write?.partition !== partition) continue;
+        if (last !== undefined) return last.index;
+        if (write.snapshot !== undefined) return 0;
       }
     }
     return this.written.partitions.get(partition)?.lastIndex() ?? 0;
   }
 }
+
+const NO_BASE: LogBase = Object.freeze({ index: 0, term: 0 });
 
 function validateHardState(hardState: HardState, where: string): void {
   if (!Number.isSafeInteger(hardState.term) || hardState.term < 0) {

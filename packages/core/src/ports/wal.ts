@@ -1,9 +1,24 @@
 import type { Entry } from '../raft/entry.js';
 import type { HardState } from '../raft/state.js';
 
+/**
+ * Where a partition's retained log begins: the entry at `index` (compacted away, or covered by an
+ * installed snapshot) had `term`. `{ index: 0, term: 0 }` for a log that was never compacted.
+ */
+export interface LogBase {
+  readonly index: number;
+  readonly term: number;
+}
+
 /** What one partition writes in a WAL batch. */
 export interface WalPartitionWrite {
   readonly partition: number;
+  /**
+   * A snapshot was installed: removes every stored entry of this partition and makes `snapshot` its
+   * base (what {@link Wal.logBase} returns). Applied before `entries`, which must then start at
+   * `snapshot.index + 1` when present.
+   */
+  readonly snapshot?: LogBase;
   /**
    * Entries in ascending, contiguous index order. Writing entries that start at index i first removes
    * every stored entry of this partition with index ≥ i (a leader overwrote a conflicting suffix).
@@ -40,9 +55,16 @@ export interface Wal {
   lastIndex(partition: number): Promise<number>;
   /** Term of the entry at `index`, or `undefined` when it is not retained. */
   term(partition: number, index: number): Promise<number | undefined>;
-  /** Removes the entries of `partition` with index ≤ `through` (compaction below a checkpoint). */
+  /**
+   * Removes the entries of `partition` with index ≤ `through` (compaction below a checkpoint) and records
+   * (`through`, term of `through`) as the partition's base. `through` past the last index is clamped to
+   * it; at or below the current base nothing changes. Atomic (entries and base change together after a
+   * crash, or neither); it may become durable only with the next synced append or `close`.
+   */
   compact(partition: number, through: number): Promise<void>;
-  /** Partitions that have any stored entries or hard state. */
+  /** The partition's base: see {@link LogBase}. Survives reopen like entries do. */
+  logBase(partition: number): Promise<LogBase>;
+  /** Partitions that have any stored entries, hard state or base. */
   partitions(): Promise<number[]>;
   /** Node-local metadata (small values) under `key`. */
   getMeta(key: string): Promise<Uint8Array | undefined>;

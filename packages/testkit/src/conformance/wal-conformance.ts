@@ -244,6 +244,46 @@ export function walConformance(options: WalConformanceOptions): void {
     assertEntries(await s.wal.readEntries(1, 1, 20), entries(1, 11, 12, 2), 'partition 1 after the restart');
   });
 
+  test('compaction records the base: the compacted index and its term', async (s) => {
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 0, term: 0 }, 'a partition never written has base 0');
+    await s.wal.append({ writes: [{ partition: 1, entries: [...entries(1, 1, 4, 1), ...entries(1, 5, 8, 3)] }], sync: true });
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 0, term: 0 }, 'no compaction yet');
+    await s.wal.compact(1, 5);
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 5, term: 3 }, 'after compacting through 5');
+    await s.wal.compact(1, 3);
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 5, term: 3 }, 'compacting below the base changes nothing');
+    await s.wal.compact(1, 100);
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 8, term: 3 }, 'compacting past the end clamps to the last index');
+    assert.equal(await s.wal.lastIndex(1), 0);
+    await s.wal.append({ writes: [{ partition: 1, entries: entries(1, 9, 10, 4) }], sync: true });
+    assertEntries(await s.wal.readEntries(1, 1, ALL), entries(1, 9, 10, 4), 'appends continue after the base');
+    assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 8, term: 3 }, 'appending keeps the base');
+  });
+
+  test('a snapshot write replaces the log and sets the base; entries of the same write follow it', async (s) => {
+    await s.wal.append({ writes: [{ partition: 2, entries: entries(2, 1, 20), hardState: hardState(2, 'a', 20) }, { partition: 3, entries: entries(3, 1, 5) }], sync: true });
+    await s.wal.compact(2, 3);
+    await s.wal.append({ writes: [{ partition: 2, snapshot: { index: 50, term: 6 }, entries: entries(2, 51, 53, 7), hardState: hardState(7, 'b', 50) }], sync: true });
+    assert.deepEqual({ ...(await s.wal.logBase(2)) }, { index: 50, term: 6 });
+    assert.equal(await s.wal.firstIndex(2), 51);
+    assert.equal(await s.wal.lastIndex(2), 53);
+    assert.equal(await s.wal.term(2, 20), undefined, 'the old log is gone');
+    assertEntries(await s.wal.readEntries(2, 1, ALL), entries(2, 51, 53, 7), 'entries after the snapshot');
+    assertHardState(await s.wal.readHardState(2), hardState(7, 'b', 50), 'hard state of the same write');
+    assertEntries(await s.wal.readEntries(3, 1, ALL), entries(3, 1, 5), 'other partitions untouched');
+    await s.wal.append({ writes: [{ partition: 2, snapshot: { index: 10, term: 2 }, entries: [] }], sync: true });
+    assert.deepEqual({ ...(await s.wal.logBase(2)) }, { index: 10, term: 2 }, 'a snapshot alone empties the log');
+    assert.equal(await s.wal.lastIndex(2), 0);
+    await s.wal.append({ writes: [{ partition: 4, snapshot: { index: 7, term: 1 }, entries: [] }], sync: true });
+    assert.deepEqual((await s.wal.partitions()).sort((a, b) => a - b), [2, 3, 4], 'a partition with only a base is listed');
+    await assert.rejects(
+      () => s.wal.append({ writes: [{ partition: 2, snapshot: { index: 30, term: 3 }, entries: entries(2, 40, 41, 3) }], sync: true }),
+      Error,
+      'entries that do not follow the snapshot must reject',
+    );
+    assert.deepEqual({ ...(await s.wal.logBase(2)) }, { index: 10, term: 2 }, 'the rejected snapshot changed nothing');
+  });
+
   test('term lookups', async (s) => {
     const written = [entry(1, 1, 1), entry(1, 2, 1), entry(1, 3, 2), entry(1, 4, 2), entry(1, 5, 5)];
     await s.wal.append({ writes: [{ partition: 1, entries: written }], sync: true });
@@ -344,6 +384,7 @@ export function walConformance(options: WalConformanceOptions): void {
       ['lastIndex', () => s.wal.lastIndex(1)],
       ['term', () => s.wal.term(1, 1)],
       ['compact', () => s.wal.compact(1, 1)],
+      ['logBase', () => s.wal.logBase(1)],
       ['partitions', () => s.wal.partitions()],
       ['getMeta', () => s.wal.getMeta('k')],
       ['setMeta', () => s.wal.setMeta('k', new Uint8Array(1))],
@@ -382,9 +423,13 @@ export function walConformance(options: WalConformanceOptions): void {
       });
       await s.wal.append({ writes: [{ partition: 1, entries: entries(1, 8, 9, 3) }], sync: false });
       await s.wal.compact(1, 2);
+      await s.wal.append({ writes: [{ partition: 5, snapshot: { index: 40, term: 4 }, entries: entries(5, 41, 42, 4) }], sync: true });
       await s.wal.setMeta('node', Buffer.from('n1'));
       await s.reopen();
-      assert.deepEqual((await s.wal.partitions()).sort((a, b) => a - b), [0, 1]);
+      assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 2, term: 1 }, 'base of partition 1 after reopen');
+      assert.deepEqual({ ...(await s.wal.logBase(5)) }, { index: 40, term: 4 }, 'snapshot base of partition 5 after reopen');
+      assertEntries(await s.wal.readEntries(5, 1, ALL), entries(5, 41, 42, 4), 'partition 5 after reopen');
+      assert.deepEqual((await s.wal.partitions()).sort((a, b) => a - b), [0, 1, 5]);
       assertEntries(await s.wal.readEntries(0, 1, ALL), entries(0, 1, 3), 'partition 0');
       assertEntries(await s.wal.readEntries(1, 1, ALL), [...entries(1, 3, 7), ...entries(1, 8, 9, 3)], 'partition 1');
       assert.equal(await s.wal.firstIndex(1), 3);
@@ -419,6 +464,15 @@ export function walConformance(options: WalConformanceOptions): void {
       assertEntries(await s.wal.readEntries(1, 1, ALL), entries(1, 1, 4), 'partition 1');
       assertEntries(await s.wal.readEntries(2, 1, ALL), entries(2, 1, 2), 'partition 2');
       assertHardState(await s.wal.readHardState(2), hardState(4), 'hard state of partition 2');
+    });
+
+    test('a synced snapshot write survives a crash', async (s) => {
+      await s.wal.append({ writes: [{ partition: 1, entries: entries(1, 1, 5), hardState: hardState(1, 'a', 5) }], sync: true });
+      await s.wal.append({ writes: [{ partition: 1, snapshot: { index: 30, term: 2 }, entries: entries(1, 31, 31, 2), hardState: hardState(2, '', 30) }], sync: true });
+      await s.crashAndReopen();
+      assert.deepEqual({ ...(await s.wal.logBase(1)) }, { index: 30, term: 2 });
+      assertEntries(await s.wal.readEntries(1, 1, ALL), entries(1, 31, 31, 2), 'partition 1');
+      assertHardState(await s.wal.readHardState(1), hardState(2, '', 30), 'hard state');
     });
 
     test('an unsynced batch is all there or not at all after a crash', async (s) => {
