@@ -1,14 +1,7 @@
 import type { Entry } from '../raft/entry.js';
-import type { HardState } from '../raft/state.js';
+import type { HardState, LogBase } from '../raft/state.js';
 
-/**
- * Where a partition's retained log begins: the entry at `index` (compacted away, or covered by an
- * installed snapshot) had `term`. `{ index: 0, term: 0 }` for a log that was never compacted.
- */
-export interface LogBase {
-  readonly index: number;
-  readonly term: number;
-}
+export type { LogBase };
 
 /** What one partition writes in a WAL batch. */
 export interface WalPartitionWrite {

@@ -1,6 +1,6 @@
 import type { Entry } from './entry.js';
 import type { NodeId } from './message.js';
-import type { HardState } from './state.js';
+import type { HardState, LogBase } from './state.js';
 
 /** The configuration of one Raft group on one node. Times are counted in ticks; the runtime decides how long a tick is. */
 export interface RaftConfig {
@@ -32,6 +32,11 @@ export interface RaftConfig {
   readonly maxBytesPerMessage?: number;
   /** At most this many entries a leader accepts beyond its commit index before refusing proposals. Default 100,000. */
   readonly maxUncommittedEntries?: number;
+  /**
+   * A leader waits this many ticks for a follower to acknowledge a snapshot before it asks for a new one
+   * (the transfer or its answer may be lost). Default 200.
+   */
+  readonly snapshotTimeoutTicks?: number;
   /** Seed of the PRNG that randomises election timeouts. */
   readonly seed: number;
 }
@@ -39,8 +44,10 @@ export interface RaftConfig {
 /** What a node restarts from: its persisted hard state and retained log. */
 export interface RaftRestore {
   readonly hardState: HardState;
-  /** The retained entries, contiguous and ascending. Empty for a new node. */
+  /** The retained entries, contiguous and ascending, starting right after `base`. Empty for a new node. */
   readonly entries: readonly Entry[];
+  /** Where the retained log begins (compaction or an installed snapshot). Default: the index before the first entry, with unknown term; `{0, 0}` for an empty log. */
+  readonly base?: LogBase;
   /** Highest index the application has already received (restore replayed it); committed entries after it are delivered through Ready. */
   readonly applied: number;
 }

@@ -1,4 +1,5 @@
 import type { Entry } from './entry.js';
+import type { LogBase } from './state.js';
 
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
@@ -25,10 +26,20 @@ export class RaftLog {
    * @param restored the retained entries from the WAL, contiguous and ascending (checked).
    * @param committed the persisted commit index.
    * @param applied the highest index the application already received.
+   * @param base where the retained log begins (compaction or snapshot); default: just before the first entry, term unknown.
    */
-  constructor(restored: readonly Entry[], committed: number, applied: number) {
+  constructor(restored: readonly Entry[], committed: number, applied: number, base?: LogBase) {
     const first = restored[0];
-    if (first === undefined && Math.max(committed, applied) > 0) {
+    if (base !== undefined) {
+      if (!Number.isSafeInteger(base.index) || base.index < 0 || !Number.isSafeInteger(base.term) || base.term < 0) {
+        throw new Error(`RaftRestore.base must hold integers index ≥ 0 and term ≥ 0, got ${JSON.stringify(base)}`);
+      }
+      if (first !== undefined && first.index !== base.index + 1) {
+        throw new Error(
+          `RaftRestore.entries must start right after base ${base.index}, but the first entry is ${first.index}; the WAL lost entries or the base is wrong`,
+        );
+      }
+    } else if (first === undefined && Math.max(committed, applied) > 0) {
       // Without entries the last term is unknown, and a node that cannot compare terms would vote for
       // candidates missing its committed entries (election restriction, Raft §5.4.1).
       throw new Error(
@@ -36,8 +47,13 @@ export class RaftLog {
           'restore from a log that keeps at least its last committed entry',
       );
     }
-    this.base = first === undefined ? 0 : first.index - 1;
-    this.baseTerm = this.base === 0 ? 0 : undefined;
+    if (base !== undefined) {
+      this.base = base.index;
+      this.baseTerm = base.term;
+    } else {
+      this.base = first === undefined ? 0 : first.index - 1;
+      this.baseTerm = this.base === 0 ? 0 : undefined;
+    }
     for (let k = 0; k < restored.length; k++) {
       const entry = restored[k] as Entry;
       if (entry.index !== this.base + 1 + k) {
@@ -240,6 +256,24 @@ export class RaftLog {
   unappliedEntries(): readonly Entry[] {
     if (this.committed <= this.applied) return NO_ENTRIES;
     return this.entries.slice(this.applied - this.base, this.committed - this.base);
+  }
+
+  /** Where the retained log begins; `term` is 0 when a restore without a base left it unknown. */
+  baseIndex(): number {
+    return this.base;
+  }
+
+  /**
+   * Replaces the whole log with a snapshot covering every entry through `index` (whose term was
+   * `term`): the state the snapshot carries is committed and counts as applied.
+   */
+  restore(index: number, term: number): void {
+    this.entries = [];
+    this.base = index;
+    this.baseTerm = term;
+    this.unstableFrom = index + 1;
+    this.committed = index;
+    this.applied = index;
   }
 
   /** Drops entries through `index` from memory (they must be applied); the term of `index` is kept for Log Matching. */

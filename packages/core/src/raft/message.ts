@@ -21,6 +21,14 @@ export const MessageType = {
   HeartbeatResponse: 7,
   /** Leader → transfer target: start an election now, skipping pre-vote and leases. */
   TimeoutNow: 8,
+  /**
+   * Leader → follower, for a follower that needs entries the leader compacted. From the protocol it
+   * asks the runtime to send the application's state (`index`, `logTerm`: the leader's base, for
+   * information). The runtime carries the state in chunks; the follower's runtime steps one Snapshot
+   * with `index`/`logTerm` = the point the state covers (the entry at `index` had `logTerm`) once every
+   * chunk arrived.
+   */
+  Snapshot: 9,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -43,6 +51,6 @@ export interface Message {
   readonly commit: number;
   readonly reject: boolean;
   readonly rejectHint: number;
-  /** Heartbeat / HeartbeatResponse: ReadIndex round (0 = none). Vote: 1 when the election is a leadership transfer. */
+  /** Heartbeat / HeartbeatResponse: ReadIndex round (0 = none). Vote: 1 when the election is a leadership transfer. Snapshot chunks: the transfer id. */
   readonly context: number;
 }

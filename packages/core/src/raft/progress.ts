@@ -6,8 +6,10 @@ import type { NodeId } from './message.js';
  *   a time and waits for the answer before sending the next.
  * - `replicate`: the match is known; the leader streams Appends optimistically (advancing `next` before
  *   the acknowledgement) up to the in-flight window.
+ * - `snapshot`: the follower needs entries the leader compacted; the leader asked the runtime to send it
+ *   the application's state and sends no Appends until the follower acknowledges it or the wait times out.
  */
-export type ReplicationState = 'probe' | 'replicate';
+export type ReplicationState = 'probe' | 'replicate' | 'snapshot';
 
 /**
  * The Append messages a leader has sent to one follower and not yet seen acknowledged, as the last
@@ -81,6 +83,8 @@ export class Progress {
    * the flush lets many proposals and acknowledgements of one turn share one Append per member.
    */
   owedAppend: 0 | 1 | 2 = 0;
+  /** Ticks spent in `snapshot` state. */
+  snapshotElapsed = 0;
   readonly inflight: InflightWindow;
 
   constructor(
@@ -110,6 +114,14 @@ export class Progress {
     this.inflight.clear();
   }
 
+  /** The follower must be sent a snapshot; nothing else goes to it meanwhile. */
+  becomeSnapshot(): void {
+    this.state = 'snapshot';
+    this.snapshotElapsed = 0;
+    this.probeSent = false;
+    this.inflight.clear();
+  }
+
   /** The follower acknowledged a probe: stream from `match + 1` with a fresh window. */
   becomeReplicate(): void {
     this.state = 'replicate';
@@ -120,6 +132,7 @@ export class Progress {
 
   /** True when the leader must not send this member another Append now. */
   isPaused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.isFull();
   }
 
@@ -159,6 +172,10 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    // The member rejects the probe at its match index with a shorter log: it lost what it had
+    // acknowledged (its data directory was wiped). Believing less than the truth is safe (entries are
+    // only sent again); believing more would never catch it up.
+    if (hint < this.match) this.match = hint;
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
     this.probeSent = false;
     return true;

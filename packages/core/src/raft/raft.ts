@@ -9,10 +9,12 @@ import { Prng, seedFromString } from './prng.js';
 import { Progress } from './progress.js';
 import { majority, quorumIndex, voteOutcome } from './quorum.js';
 import { ReadIndexRounds } from './read-index.js';
-import type { HardState, ReadState, Ready, Role, SoftState } from './state.js';
+import type { HardState, LogBase, ReadState, Ready, Role, SoftState } from './state.js';
 
 /** Vote `context` marking an election started by a leadership transfer: voters skip their leader lease for it. */
 const TRANSFER_CONTEXT = 1;
+/** AppendResponse `context` of a follower that holds less than the leader believes it acknowledged (its data was lost). */
+const LOST_LOG_CONTEXT = 2;
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_MESSAGES: readonly Message[] = Object.freeze([]);
 const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
@@ -28,6 +30,7 @@ export const RAFT_CONFIG_DEFAULTS = Object.freeze({
   maxEntriesPerMessage: 1024,
   maxBytesPerMessage: 1024 * 1024,
   maxUncommittedEntries: 100_000,
+  snapshotTimeoutTicks: 200,
 });
 
 /** Why a proposal was or was not appended. */
@@ -63,6 +66,12 @@ export interface RaftStatusView {
   readonly lastTerm: number;
   /** The member leadership is being handed to (`''` when no transfer is in progress). */
   readonly leadTransferee: NodeId;
+  /**
+   * Index through which every member is known to hold the log: on a leader the lowest match index, on
+   * a follower what its leader last announced (0 when unknown). Compacting no further than this never
+   * leaves a member needing a snapshot.
+   */
+  readonly replicated: number;
 }
 
 type StepFunction = (this: Raft, m: Message) => void;
@@ -110,6 +119,7 @@ export class Raft {
   private readonly maxEntriesPerMessage: number;
   private readonly maxBytesPerMessage: number;
   private readonly maxUncommittedEntries: number;
+  private readonly snapshotTimeoutTicks: number;
   private readonly prng: Prng;
   private readonly log: RaftLog;
 
@@ -144,6 +154,10 @@ export class Raft {
   private lastSoftState: SoftState;
   private lastHardState: HardState;
   private readyOutstanding = false;
+  /** A snapshot this follower installed that the next Ready must carry. */
+  private pendingSnapshot: LogBase | null = null;
+  /** Follower: the replication floor the leader last announced (every member holds the log through it). */
+  private leaderFloor = 0;
 
   /**
    * @param config the group's membership, timing and limits; checked, and an Error names any bad field.
@@ -163,6 +177,7 @@ export class Raft {
     this.maxEntriesPerMessage = c.maxEntriesPerMessage;
     this.maxBytesPerMessage = c.maxBytesPerMessage;
     this.maxUncommittedEntries = c.maxUncommittedEntries;
+    this.snapshotTimeoutTicks = c.snapshotTimeoutTicks;
     this.prng = new Prng(seedFromString(config.id, config.seed));
 
     const progress = new Map<NodeId, Progress>();
@@ -185,7 +200,7 @@ export class Raft {
     if (!Number.isInteger(restore.applied) || restore.applied < 0) {
       throw new Error(`RaftRestore.applied must be a non-negative integer, got ${restore.applied}`);
     }
-    this.log = new RaftLog(restore.entries, hard.commit, restore.applied);
+    this.log = new RaftLog(restore.entries, hard.commit, restore.applied, restore.base);
     this.currentTerm = hard.term;
     this.votedFor = hard.vote;
     this.lastHardState = hard;
@@ -216,13 +231,15 @@ export class Raft {
         // A pre-vote asks about a term the sender has not entered; answering must change nothing here.
       } else if (m.type === MessageType.PreVoteResponse && !m.reject) {
         // A granted pre-vote echoes the term we would campaign in; we enter it only by winning the pre-vote.
-      } else if (m.type === MessageType.Append || m.type === MessageType.Heartbeat || m.type === MessageType.TimeoutNow) {
+      } else if (
+        m.type === MessageType.Append || m.type === MessageType.Heartbeat || m.type === MessageType.TimeoutNow || m.type === MessageType.Snapshot
+      ) {
         this.becomeFollower(m.term, m.from);
       } else {
         this.becomeFollower(m.term, '');
       }
     } else if (m.term < this.currentTerm) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Append || m.type === MessageType.Heartbeat)) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Append || m.type === MessageType.Heartbeat || m.type === MessageType.Snapshot)) {
         // A node that was cut off may hold a higher term that nobody else will ever raise to (pre-vote
         // stops it from disrupting, the lease makes others ignore it); telling the stale leader our
         // term makes it step down so the group can re-elect at a term everybody accepts.
@@ -318,11 +335,24 @@ export class Raft {
 
   /**
    * Drops entries through `index` from memory once the application has them (`index ≤ applied`).
-   * The runtime calls it after compacting the WAL. A follower whose log ends below the compacted
-   * range cannot be caught up by Append any more (snapshots are not part of this protocol yet).
+   * The runtime calls it after compacting the WAL. A follower that later needs entries below the
+   * compacted range is sent a snapshot (a {@link MessageType.Snapshot} message for the runtime).
    */
   compact(index: number): void {
     this.log.compact(index);
+  }
+
+  /**
+   * Leader only: the runtime reports on a snapshot it was asked to send `to`. A failure (the state could
+   * not be exported or sent) returns the follower to probing, which asks for a snapshot again if it is
+   * still needed; success changes nothing, as the follower's acknowledgement is what counts.
+   */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    if (this.role !== 'leader' || ok) return;
+    const pr = this.progress.get(to);
+    if (pr === undefined || pr.state !== 'snapshot') return;
+    pr.becomeProbe();
+    this.oweAppend(pr, 2);
   }
 
   /**
@@ -339,6 +369,7 @@ export class Raft {
       this.readStates.length > 0 ||
       this.log.hasUnstable() ||
       this.log.hasUnapplied() ||
+      this.pendingSnapshot !== null ||
       this.role !== this.lastSoftState.role ||
       this.leaderId !== this.lastSoftState.leader ||
       this.hardStateChanged()
@@ -368,10 +399,11 @@ export class Raft {
       this.lastHardState = hardState;
     }
     const entries = this.log.unstableEntries();
-    if (entries.length > 0) mustSync = true;
+    if (entries.length > 0 || this.pendingSnapshot !== null) mustSync = true;
     const ready: Ready = {
       softState,
       hardState,
+      snapshot: this.pendingSnapshot,
       entries,
       messages: this.messages.length > 0 ? this.messages : NO_MESSAGES,
       persistedMessages: this.persistedMessages.length > 0 ? this.persistedMessages : NO_MESSAGES,
@@ -395,6 +427,7 @@ export class Raft {
   advance(ready: Ready): void {
     if (!this.readyOutstanding) throw new Error('Raft.advance() called without an outstanding ready()');
     this.readyOutstanding = false;
+    if (ready.snapshot !== null && this.pendingSnapshot === ready.snapshot) this.pendingSnapshot = null;
 
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) {
@@ -427,6 +460,7 @@ export class Raft {
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
       leadTransferee: this.transferee,
+      replicated: this.replicatedFloor(),
     };
   }
 
@@ -560,6 +594,13 @@ export class Raft {
       }
       this.transferee = '';
     }
+    for (const pr of this.peers) {
+      if (pr.state === 'snapshot' && ++pr.snapshotElapsed >= this.snapshotTimeoutTicks) {
+        // The snapshot or its acknowledgement was lost: probe again, which asks for a new one if still needed.
+        pr.becomeProbe();
+        this.oweAppend(pr, 2);
+      }
+    }
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       // Carrying the newest pending read round retries reads whose own heartbeats were lost.
@@ -594,6 +635,11 @@ export class Raft {
         this.leaderId = m.from;
         this.handleHeartbeat(m);
         return;
+      case MessageType.Snapshot:
+        this.electionElapsed = 0;
+        this.leaderId = m.from;
+        this.handleSnapshot(m);
+        return;
       case MessageType.TimeoutNow:
         // Leadership transfer (thesis §3.10): the leader vouches that this log is current, so skip pre-vote.
         if (this.isVoter) this.startElection(true);
@@ -613,6 +659,10 @@ export class Raft {
       case MessageType.Heartbeat:
         this.becomeFollower(m.term, m.from);
         this.handleHeartbeat(m);
+        return;
+      case MessageType.Snapshot:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
         return;
       case MessageType.VoteResponse:
         if (this.role === 'candidate') this.recordVote(m.from, !m.reject);
@@ -678,8 +728,39 @@ export class Raft {
     this.sendAfterPersist(this.appendResponse(m.from, m.index, true, hint, this.log.term(hint) ?? 0));
   }
 
+  /**
+   * The leader's runtime delivered a complete snapshot covering the log through (`m.index`, `m.logTerm`).
+   * Already covered by the commit index, or matching an entry this log holds: nothing to replace (the
+   * log catches up by Append). Otherwise the log restarts after the snapshot and the next Ready carries
+   * it, for the runtime to install the state and persist the new base before acknowledging.
+   */
+  private handleSnapshot(m: Message): void {
+    if (m.index <= 0) return;
+    const committed = this.log.committed;
+    if (m.index <= committed) {
+      this.sendAfterPersist(this.appendResponse(m.from, committed, false, 0, 0));
+      return;
+    }
+    if (this.log.matchTerm(m.index, m.logTerm)) {
+      this.log.commitTo(m.index);
+      this.sendAfterPersist(this.appendResponse(m.from, m.index, false, 0, 0));
+      return;
+    }
+    this.log.restore(m.index, m.logTerm);
+    this.pendingSnapshot = { index: m.index, term: m.logTerm };
+    this.sendAfterPersist(this.appendResponse(m.from, m.index, false, 0, 0));
+  }
+
   private handleHeartbeat(m: Message): void {
-    this.log.commitTo(m.commit);
+    this.leaderFloor = m.index;
+    if (m.commit > this.log.lastIndex()) {
+      // The leader bounds the commit index by what this node acknowledged in this term, so holding less
+      // means the node lost its data (a wiped data directory). Say so, so the leader lowers its match.
+      const lastIndex = this.log.lastIndex();
+      this.send(message(MessageType.AppendResponse, this.partition, this.id, m.from, this.currentTerm, 0, m.commit, NO_ENTRIES, 0, true, lastIndex, LOST_LOG_CONTEXT));
+    } else {
+      this.log.commitTo(m.commit);
+    }
     this.send(message(MessageType.HeartbeatResponse, this.partition, this.id, m.from, this.currentTerm, 0, 0, NO_ENTRIES, 0, false, 0, m.context));
   }
 
@@ -688,6 +769,16 @@ export class Raft {
     if (pr === undefined || pr === this.self) return;
     pr.recentActive = true;
     if (m.reject) {
+      if (m.context === LOST_LOG_CONTEXT) {
+        if (m.rejectHint < pr.match) {
+          pr.match = m.rejectHint;
+          pr.becomeProbe();
+          this.oweAppend(pr, 2);
+        }
+        return;
+      }
+      // A rejection cannot tell where a snapshot the follower is receiving leaves its log.
+      if (pr.state === 'snapshot') return;
       const hint = m.logTerm > 0 ? this.log.findConflictByTerm(m.rejectHint, m.logTerm) : m.rejectHint;
       if (pr.maybeDecrease(m.index, hint)) {
         if (pr.state === 'replicate') pr.becomeProbe();
@@ -698,7 +789,7 @@ export class Raft {
     // Index 0 acknowledges nothing (the answer to an old-term message); it must not end a probe.
     const wasProbeAtMatch = pr.state === 'probe' && pr.match === m.index && m.index > 0;
     if (pr.maybeUpdate(m.index) || wasProbeAtMatch) {
-      if (pr.state === 'probe') pr.becomeReplicate();
+      if (pr.state !== 'replicate') pr.becomeReplicate();
       else pr.inflight.freeThrough(m.index);
       if (this.maybeCommit()) this.oweAppendToAll(2);
       this.oweAppend(pr, 1);
@@ -748,11 +839,20 @@ export class Raft {
 
   private broadcastHeartbeat(context: number): void {
     const commit = this.log.committed;
+    const floor = this.replicatedFloor();
     for (const pr of this.peers) {
       // A follower may not yet hold our entries up to `commit`; it learns only what it is known to match.
       const bounded = Math.min(pr.match, commit);
-      this.send(message(MessageType.Heartbeat, this.partition, this.id, pr.id, this.currentTerm, 0, 0, NO_ENTRIES, bounded, false, 0, context));
+      this.send(message(MessageType.Heartbeat, this.partition, this.id, pr.id, this.currentTerm, 0, floor, NO_ENTRIES, bounded, false, 0, context));
     }
+  }
+
+  /** See {@link RaftStatusView.replicated}. */
+  private replicatedFloor(): number {
+    if (this.role !== 'leader') return this.leaderFloor;
+    let floor = this.log.committed;
+    for (const pr of this.progress.values()) if (pr.match < floor) floor = pr.match;
+    return floor;
   }
 
   private sendTimeoutNow(to: NodeId): void {
@@ -788,8 +888,13 @@ export class Raft {
     if (pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    // Below the compacted prefix: only a snapshot could catch this member up, and message.ts has none yet.
-    if (prevTerm === undefined) return false;
+    if (prevTerm === undefined) {
+      // Below the compacted prefix: only the application's state can catch this member up.
+      pr.becomeSnapshot();
+      const base = this.log.baseIndex();
+      this.send(message(MessageType.Snapshot, this.partition, this.id, pr.id, this.currentTerm, this.log.term(base) ?? 0, base, NO_ENTRIES, this.log.committed, false, 0, 0));
+      return false;
+    }
     const entries =
       pr.next <= this.log.lastIndex()
         ? this.log.slice(pr.next, this.log.lastIndex(), this.maxEntriesPerMessage, this.maxBytesPerMessage)
@@ -838,6 +943,7 @@ interface ResolvedConfig {
   readonly maxEntriesPerMessage: number;
   readonly maxBytesPerMessage: number;
   readonly maxUncommittedEntries: number;
+  readonly snapshotTimeoutTicks: number;
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -898,5 +1004,6 @@ function validateConfig(config: RaftConfig): ResolvedConfig {
     maxEntriesPerMessage: positiveInteger('maxEntriesPerMessage', config.maxEntriesPerMessage ?? d.maxEntriesPerMessage),
     maxBytesPerMessage: positiveInteger('maxBytesPerMessage', config.maxBytesPerMessage ?? d.maxBytesPerMessage),
     maxUncommittedEntries: positiveInteger('maxUncommittedEntries', config.maxUncommittedEntries ?? d.maxUncommittedEntries),
+    snapshotTimeoutTicks: positiveInteger('snapshotTimeoutTicks', config.snapshotTimeoutTicks ?? d.snapshotTimeoutTicks),
   };
 }

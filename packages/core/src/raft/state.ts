@@ -10,6 +10,15 @@ export interface HardState {
   readonly commit: number;
 }
 
+/**
+ * Where a log begins after compaction or a snapshot: the entry at `index` is no longer held, and it had
+ * `term`. `{ index: 0, term: 0 }` for a log that starts at 1.
+ */
+export interface LogBase {
+  readonly index: number;
+  readonly term: number;
+}
+
 export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: '', commit: 0 });
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
@@ -29,7 +38,10 @@ export interface ReadState {
 
 /**
  * Everything a `tick`, `step` or `propose` produced, for the runtime to carry out in this order:
- * 1. persist `hardState` and `entries` (appending entries at index i first removes stored entries ≥ i),
+ * 0. when `snapshot` is set, install the application state received for it (the runtime holds it),
+ *    before anything is persisted: the log no longer holds the entries the state replaces;
+ * 1. persist `snapshot` (the log restarts after it), `hardState` and `entries` (appending entries at
+ *    index i first removes stored entries ≥ i),
  *    and send `messages` (allowed in parallel with the persist: a leader may replicate before its own
  *    write completes, Raft thesis §10.2.1);
  * 2. once the persist is durable, send `persistedMessages` (votes and append acknowledgements must not
@@ -42,6 +54,8 @@ export interface Ready {
   readonly softState: SoftState | null;
   /** Present when term, vote or commit changed since the last Ready. */
   readonly hardState: HardState | null;
+  /** Set when this follower replaced its log with a snapshot: the log now begins after it (entries start at `index + 1`). */
+  readonly snapshot: LogBase | null;
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly persistedMessages: readonly Message[];

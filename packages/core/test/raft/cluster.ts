@@ -5,7 +5,7 @@ import type { Entry, EntryProposal } from '../../src/raft/entry.js';
 import type { Message, NodeId } from '../../src/raft/message.js';
 import { Raft } from '../../src/raft/raft.js';
 import type { ProposeResult } from '../../src/raft/raft.js';
-import type { HardState, ReadState, Ready } from '../../src/raft/state.js';
+import type { HardState, LogBase, ReadState, Ready } from '../../src/raft/state.js';
 import { EMPTY_HARD_STATE } from '../../src/raft/state.js';
 
 /** What survives a crash: the WAL (hard state and entries) and the application's applied index. */
@@ -13,6 +13,8 @@ export interface Storage {
   hardState: HardState;
   entries: Entry[];
   applied: number;
+  /** Set once a snapshot was installed or the log compacted. */
+  base?: LogBase;
 }
 
 export interface SimNode {
@@ -23,6 +25,8 @@ export interface SimNode {
   /** Entries delivered to the application, over every incarnation, in delivery order. */
   readonly delivered: Entry[];
   readonly readStates: ReadState[];
+  /** Index of the last snapshot installed (deliveries continue after it). */
+  snapshotAt?: number;
 }
 
 export interface ClusterOptions {
@@ -68,7 +72,12 @@ export function msg(fields: Partial<Message> & Pick<Message, 'type' | 'from' | '
 export function node(id: NodeId, voters: readonly NodeId[], config: Partial<RaftConfig> = {}, restore?: Partial<RaftRestore>): Raft {
   return new Raft(
     { partition: 7, seed: 1, id, voters, ...config },
-    { hardState: restore?.hardState ?? EMPTY_HARD_STATE, entries: restore?.entries ?? [], applied: restore?.applied ?? 0 },
+    {
+      hardState: restore?.hardState ?? EMPTY_HARD_STATE,
+      entries: restore?.entries ?? [],
+      applied: restore?.applied ?? 0,
+      ...(restore?.base === undefined ? {} : { base: restore.base }),
+    },
   );
 }
 
@@ -151,8 +160,8 @@ export class Cluster {
   }
 
   private start(node: SimNode): void {
-    const { hardState, entries, applied } = node.storage;
-    node.raft = new Raft(node.config, { hardState, entries: entries.slice(), applied });
+    const { hardState, entries, applied, base } = node.storage;
+    node.raft = new Raft(node.config, base === undefined ? { hardState, entries: entries.slice(), applied } : { hardState, entries: entries.slice(), applied, base });
   }
 
   /** Cuts every link to and from `id` (messages on cut links are lost). */
@@ -200,6 +209,10 @@ export class Cluster {
     const node = this.node(id);
     if (ready === undefined || node.raft === null) return;
     this.inProgress.delete(id);
+    if (ready.snapshot !== null) {
+      node.snapshotAt = ready.snapshot.index;
+      node.storage.applied = ready.snapshot.index;
+    }
     this.persist(node.storage, ready);
     this.send(ready.persistedMessages);
     for (const entry of ready.committedEntries) this.deliver(node, entry);
@@ -223,6 +236,10 @@ export class Cluster {
   }
 
   persist(storage: Storage, ready: Ready): void {
+    if (ready.snapshot !== null) {
+      storage.entries = [];
+      storage.base = ready.snapshot;
+    }
     const first = ready.entries[0];
     if (first !== undefined) {
       const keep = storage.entries.filter((e) => e.index < first.index);
@@ -240,7 +257,7 @@ export class Cluster {
       );
     }
     const previous = node.delivered[node.delivered.length - 1];
-    if (previous !== undefined && entry.index !== previous.index + 1) {
+    if (previous !== undefined && entry.index !== previous.index + 1 && entry.index !== (node.snapshotAt ?? -1) + 1) {
       throw new Error(`${node.id} delivered index ${entry.index} after ${previous.index}`);
     }
     node.delivered.push(entry);

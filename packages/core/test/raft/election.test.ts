@@ -200,6 +200,7 @@ describe('config', () => {
       maxEntriesPerMessage: 1024,
       maxBytesPerMessage: 1048576,
       maxUncommittedEntries: 100000,
+      snapshotTimeoutTicks: 200,
     });
   });
 

@@ -59,7 +59,7 @@ describe('Progress', () => {
     expect(pr.next).toBe(6);
   });
 
-  it('backs off on rejection in probe using the hint, never below match + 1', () => {
+  it('backs off on rejection in probe using the hint, below match only when the member lost entries', () => {
     const pr = new Progress('b', true, 2);
     pr.resetForLeader(0, 11);
     pr.sentAppend(11, true);
@@ -69,7 +69,12 @@ describe('Progress', () => {
     expect(pr.maybeDecrease(10, 2)).toBe(false); // stale: answers the earlier probe
     pr.maybeUpdate(3);
     pr.becomeProbe();
-    expect(pr.maybeDecrease(3, 0)).toBe(true);
+    expect(pr.maybeDecrease(3, 2)).toBe(true);
+    expect(pr.next).toBe(3); // a log that ends below its acknowledged match (wiped data): start over from what it holds
+    expect(pr.match).toBe(2);
+    pr.maybeUpdate(3);
+    pr.becomeProbe();
+    expect(pr.maybeDecrease(2, 0)).toBe(false); // stale: not the probe in flight
     expect(pr.next).toBe(4);
   });
 

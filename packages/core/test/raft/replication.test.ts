@@ -179,9 +179,25 @@ describe('follower log matching', () => {
     expect(drain(b).persistedMessages[0]).toMatchObject({ type: MessageType.AppendResponse, index: 3, reject: false });
   });
 
-  it('throws if a leader claims a commit index beyond its log', () => {
+  it('a heartbeat committing beyond its log (lost data) commits nothing and tells the leader what it holds', () => {
     const b = node('b', ABC, {}, restored);
-    expect(() => b.step(msg({ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 2, commit: 9 }))).toThrow(/commit index 9 is beyond the last log index 4/);
+    const before = b.status().commit;
+    b.step(msg({ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 2, commit: 9 }));
+    expect(b.status().commit).toBe(before);
+    const sent = drain(b).messages;
+    expect(sent).toContainEqual(expect.objectContaining({ type: MessageType.AppendResponse, reject: true, index: 9, rejectHint: 4, context: 2 }));
+    expect(sent).toContainEqual(expect.objectContaining({ type: MessageType.HeartbeatResponse }));
+  });
+
+  it('a leader told that a follower lost its data lowers its match and probes again', () => {
+    const c = new Cluster(ABC);
+    c.elect('a');
+    c.propose('a', 'x', 'y');
+    c.stabilize();
+    const term = c.raft('a').status().term;
+    c.raft('a').step(msg({ type: MessageType.AppendResponse, from: 'b', to: 'a', term, index: 4, reject: true, rejectHint: 0, context: 2 }));
+    const appends = drain(c.raft('a')).messages.filter((m) => m.type === MessageType.Append && m.to === 'b');
+    expect(appends).toEqual([expect.objectContaining({ index: 0 })]);
   });
 
   it('rejects an Append that does not match, hinting where the logs may still match', () => {
