@@ -16,6 +16,7 @@ export type {
   ReplicationResult,
   RestoreHandler,
   RestoreProgressHandler,
+  RetentionHold,
   Unsubscribe,
 } from './runtime/types.js';
 export { InvalidArgumentError } from './runtime/validation.js';
@@ -37,6 +38,7 @@ export type { Discovery } from './ports/discovery.js';
 export type { LogFn, Logger } from './ports/logger.js';
 export type { MessageHandler, Transport } from './ports/transport.js';
 export type { LogBase, Wal, WalBatch, WalPartitionWrite } from './ports/wal.js';
+export type { StateTransfer } from './ports/state-transfer.js';
 
 export { HLC_ZERO } from './hlc/timestamp.js';
 export type { HLCTimestamp } from './hlc/timestamp.js';

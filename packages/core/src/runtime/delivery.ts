@@ -24,6 +24,12 @@ export class DeliveryTracker {
   readonly pending = new Map<string, PendingProposal>();
   /** Index of the last committed checkpoint entry (0 = none). */
   lastCheckpoint = 0;
+  /**
+   * How far the log may be compacted for the last checkpoint: its index, or less when proposals were
+   * pending there. A restore replays what was released after the checkpoint, and a commit marker after
+   * it releases pending entries from before it, so those entries must stay in the log.
+   */
+  checkpointFloor = 0;
 
   /**
    * Feeds one committed entry; `deliver` receives the application entries it releases, in order.
@@ -51,9 +57,16 @@ export class DeliveryTracker {
       }
       case EntryKind.Rollback:
         return this.pending.delete(ticketKey(entry.time));
-      case EntryKind.Checkpoint:
+      case EntryKind.Checkpoint: {
         this.lastCheckpoint = entry.index;
+        let floor = entry.index;
+        for (const p of this.pending.values()) {
+          const first = p.entries[0];
+          if (first !== undefined && first.index - 1 < floor) floor = first.index - 1;
+        }
+        this.checkpointFloor = floor;
         return true;
+      }
       default:
         return true;
     }

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Discovery } from '../ports/discovery.js';
 import type { Logger } from '../ports/logger.js';
+import type { StateTransfer } from '../ports/state-transfer.js';
 import type { Transport } from '../ports/transport.js';
 import type { Wal } from '../ports/wal.js';
 import type { NodeId } from '../raft/message.js';
@@ -44,6 +45,21 @@ export interface RaftManagerOptions {
   readonly maxEntriesPerMessage?: number;
   /** Payload bytes per append message. Default 1 MiB. */
   readonly maxBytesPerMessage?: number;
+  /**
+   * Exports and imports the application's state, so that a follower behind the compacted log (or one that
+   * lost its data) is caught up with a snapshot. Default: none — compaction then stops at the index every
+   * member holds (see {@link StateTransfer}).
+   */
+  readonly stateTransfer?: StateTransfer;
+  /**
+   * A partition compacts its log after this many entries were applied since its last compaction: entries
+   * up to its last applied checkpoint (`replicateCheckpoint`) are removed from memory and the WAL, never
+   * past a retention hold, an entry of a proposal still pending `commitLogs`/`rollbackLogs`, or (without
+   * `stateTransfer`) what another member still lacks. 0 turns compaction off. Default 10000.
+   */
+  readonly compactAfterEntries?: number;
+  /** Bytes of application state per snapshot chunk message. Default 256 KiB. */
+  readonly snapshotChunkBytes?: number;
   /** Seed for election jitter. Default: random. The simulator passes a fixed one so runs replay. */
   readonly seed?: number;
 }

@@ -2,8 +2,12 @@ import { EMPTY_DATA, EntryKind, type Entry, type EntryProposal } from '../raft/e
 import { MessageType, type Message, type NodeId } from '../raft/message.js';
 import { Raft, type ProposeResult } from '../raft/raft.js';
 import type { RaftConfig, RaftRestore } from '../raft/config.js';
-import type { Ready } from '../raft/state.js';
+import type { LogBase, Ready } from '../raft/state.js';
 import type { WalPartitionWrite } from '../ports/wal.js';
+import type { Logger } from '../ports/logger.js';
+import type { StateTransfer } from '../ports/state-transfer.js';
+import { HLC_ZERO } from '../hlc/timestamp.js';
+import { decodeSnapshot, encodePendingMeta, encodeSnapshot, pendingMetaKey } from './snapshot-codec.js';
 import type { HLCTimestamp } from '../hlc/timestamp.js';
 import { DeliveryTracker, ticketKey } from './delivery.js';
 import { Lane, PartitionExecutor } from './executor.js';
@@ -24,7 +28,42 @@ export interface PartitionHost {
   readonly pendingProposalTimeoutMs: number;
   readonly proposalTimeoutMs: number;
   readonly maxQueuedProposals: number;
+  readonly logger: Logger;
+  readonly stateTransfer: StateTransfer | undefined;
+  /** Applied entries between compactions (0: never compact). */
+  readonly compactAfterEntries: number;
+  readonly snapshotChunkBytes: number;
+  /** Removes the partition's WAL entries through `through`, between two WAL batches. */
+  compact(partition: number, through: number, done: (error: Error | null) => void): void;
+  /** Writes node metadata between two WAL batches. */
+  setMeta(key: string, value: Uint8Array, done: (error: Error | null) => void): void;
+  /** Highest index retention holds allow compacting through (Infinity without holds). */
+  retentionFloor(partition: number): number;
+  nextTransferId(): number;
+  /** The node cannot keep its promises any more (as for a WAL failure). */
+  fail(error: Error): void;
 }
+
+/** Chunks of one snapshot arriving from a leader. */
+interface IncomingSnapshot {
+  readonly from: NodeId;
+  readonly transfer: number;
+  readonly term: number;
+  readonly index: number;
+  readonly logTerm: number;
+  readonly chunks: (Uint8Array | undefined)[];
+  received: number;
+}
+
+/** A complete snapshot this node stepped into its Raft, waiting for the Ready that installs it. */
+interface ReceivedSnapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly payload: Uint8Array;
+}
+
+/** Snapshot chunks a leader accepts from nobody and a follower assembles up to this many. */
+const MAX_SNAPSHOT_CHUNKS = 1 << 20;
 
 type Result = ReplicationResult | OperationResult;
 
@@ -106,6 +145,17 @@ export class Partition {
   /** Highest index the application has been handed and finished with on this node. */
   private appliedIndex = 0;
   private stopped = false;
+  /** WAL entries through this index are compacted (or covered by an installed snapshot). */
+  private compactedThrough = 0;
+  private compacting = false;
+  private lastCompactionCheck = 0;
+  /** Peers the Raft asked a snapshot for, served once the apply loop is idle. */
+  private readonly snapshotTargets = new Set<NodeId>();
+  private incoming: IncomingSnapshot | null = null;
+  private received: ReceivedSnapshot | null = null;
+  /** A Ready carrying a snapshot, waiting for the apply loop to go idle before the import. */
+  private pendingInstall: { readonly ready: Ready; readonly snapshot: LogBase; readonly payload: Uint8Array } | null = null;
+  private warnedNoTransfer = false;
   private readonly tickTask = (): void => this.onTick();
   private readonly flushTask = (): void => this.flushProposals();
 
@@ -118,6 +168,8 @@ export class Partition {
   start(config: RaftConfig, restore: RaftRestore): void {
     this.raft = new Raft(config, restore);
     this.appliedIndex = restore.applied;
+    this.compactedThrough = restore.base?.index ?? 0;
+    this.lastCompactionCheck = this.appliedIndex;
     this.restoring = false;
   }
 
@@ -156,6 +208,10 @@ export class Partition {
   }
 
   receive(message: Message): void {
+    if (message.type === MessageType.Snapshot && message.entries.length > 0) {
+      this.enqueue(Lane.Replication, () => this.onSnapshotChunk(message));
+      return;
+    }
     const lane = message.type === MessageType.Vote || message.type === MessageType.VoteResponse ||
       message.type === MessageType.PreVote || message.type === MessageType.PreVoteResponse ||
       message.type === MessageType.TimeoutNow
@@ -365,7 +421,11 @@ export class Partition {
     this.readying = true;
     if (ready.softState !== null && ready.softState.leader !== this.leader) this.onLeader(ready.softState.leader);
     if (ready.softState !== null && ready.softState.role !== 'leader') this.failReads();
-    if (ready.messages.length > 0) this.host.send(ready.messages);
+    if (ready.messages.length > 0) this.host.send(this.takeSnapshotRequests(ready.messages));
+    if (ready.snapshot !== null) {
+      this.installSnapshot(ready, ready.snapshot);
+      return;
+    }
     if (ready.entries.length > 0 || ready.hardState !== null) {
       const write: WalPartitionWrite = ready.hardState === null
         ? { partition: this.id, entries: ready.entries }
@@ -419,7 +479,13 @@ export class Partition {
     this.applyQueue = [];
     this.applyHead = 0;
     this.applying = false;
+    if (this.pendingInstall !== null) {
+      this.runInstall();
+      return;
+    }
     this.serveReads();
+    if (this.snapshotTargets.size > 0) this.exportSnapshot();
+    this.maybeCompact();
   }
 
   /** Hands one released entry to the application; async handlers run one after another, in order. */
@@ -457,6 +523,218 @@ export class Partition {
     } else {
       w.resolve({ status: RaftOperationStatus.Success, ticket: w.ticket, lastIndex: entry.index });
     }
+  }
+
+  // ---- snapshots and compaction ----
+
+  /** Takes the protocol's snapshot requests out of the outgoing messages; they are served by {@link exportSnapshot}. */
+  private takeSnapshotRequests(messages: readonly Message[]): readonly Message[] {
+    let requests = 0;
+    for (let i = 0; i < messages.length; i++) if (messages[i]!.type === MessageType.Snapshot) requests++;
+    if (requests === 0) return messages;
+    const rest: Message[] = [];
+    for (const m of messages) {
+      if (m.type !== MessageType.Snapshot) {
+        rest.push(m);
+        continue;
+      }
+      if (this.host.stateTransfer === undefined) {
+        // Nothing to send: the protocol asks again after its snapshot timeout; say why once.
+        if (!this.warnedNoTransfer) {
+          this.warnedNoTransfer = true;
+          this.host.logger.error(
+            { partition: this.id, peer: m.to, base: m.index },
+            'a member needs entries this node compacted and no stateTransfer is configured: it cannot catch up; configure options.stateTransfer',
+          );
+        }
+        continue;
+      }
+      this.snapshotTargets.add(m.to);
+    }
+    if (this.snapshotTargets.size > 0 && !this.applying) this.exportSnapshot();
+    return rest;
+  }
+
+  /**
+   * Leader: exports the application's state at the applied index (the apply loop is idle and stays
+   * paused until the export settles, so the state matches that index) and sends it in chunks to every
+   * member that asked.
+   */
+  private exportSnapshot(): void {
+    const raft = this.raft;
+    const transfer = this.host.stateTransfer;
+    if (raft === null || transfer === undefined || this.stopped) return;
+    const targets = [...this.snapshotTargets];
+    this.snapshotTargets.clear();
+    const index = this.appliedIndex;
+    const logTerm = raft.term(index);
+    if (!raft.isLeader() || logTerm === undefined || index === 0) {
+      this.enqueue(Lane.Control, () => {
+        for (const to of targets) raft.reportSnapshot(to, false);
+      });
+      return;
+    }
+    const term = raft.status().term;
+    const pending: Entry[] = [];
+    for (const p of this.delivery.pending.values()) for (const e of p.entries) pending.push(e);
+    this.applying = true;
+    const resume = (): void => {
+      this.applying = false;
+      if (!this.stopped) this.applyEntries();
+    };
+    Promise.resolve()
+      .then(() => transfer.exportState(this.id, index))
+      .then(
+        (state) => {
+          if (!(state instanceof Uint8Array)) throw new Error(`stateTransfer.exportState(${this.id}, ${index}) must return a Uint8Array`);
+          const payload = encodeSnapshot(pending, state);
+          const size = this.host.snapshotChunkBytes;
+          const total = Math.max(1, Math.ceil(payload.length / size));
+          for (const to of targets) {
+            const id = this.host.nextTransferId();
+            for (let k = 0; k < total; k++) {
+              const data = payload.subarray(k * size, Math.min(payload.length, (k + 1) * size));
+              const chunk: Entry = { index: k + 1, term: 0, kind: EntryKind.Data, type: '', data, time: HLC_ZERO };
+              // One message per chunk, each its own transport batch, so heartbeats are not held behind them.
+              this.host.send([{
+                type: MessageType.Snapshot, partition: this.id, from: this.host.node, to, term, logTerm, index,
+                entries: [chunk], commit: total, reject: false, rejectHint: k, context: id,
+              }]);
+            }
+          }
+          this.host.logger.info({ partition: this.id, index, bytes: payload.length, peers: targets }, 'sent a snapshot');
+          resume();
+        },
+        (error: unknown) => {
+          this.host.logger.error({ partition: this.id, index, err: error }, 'stateTransfer.exportState failed; the snapshot will be retried');
+          this.enqueue(Lane.Control, () => {
+            for (const to of targets) raft.reportSnapshot(to, false);
+          });
+          resume();
+        },
+      );
+  }
+
+  /** Follower: collects the chunks of one snapshot; a complete one is stepped into the protocol. */
+  private onSnapshotChunk(m: Message): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    if (this.host.stateTransfer === undefined) {
+      if (!this.warnedNoTransfer) {
+        this.warnedNoTransfer = true;
+        this.host.logger.error({ partition: this.id, from: m.from }, 'received a snapshot but no stateTransfer is configured to import it; configure options.stateTransfer');
+      }
+      return;
+    }
+    const total = m.commit;
+    const k = m.rejectHint;
+    const data = m.entries[0]!.data;
+    if (!Number.isInteger(total) || total < 1 || total > MAX_SNAPSHOT_CHUNKS || !Number.isInteger(k) || k < 0 || k >= total) return;
+    if (m.term < raft.status().term || m.index < 1) return;
+    let t = this.incoming;
+    if (t === null || t.from !== m.from || t.transfer !== m.context || t.term !== m.term || t.chunks.length !== total) {
+      t = { from: m.from, transfer: m.context, term: m.term, index: m.index, logTerm: m.logTerm, chunks: new Array(total).fill(undefined), received: 0 };
+      this.incoming = t;
+    }
+    if (t.chunks[k] !== undefined) return;
+    t.chunks[k] = data;
+    t.received++;
+    if (t.received < total) return;
+    this.incoming = null;
+    this.received = { index: t.index, term: t.logTerm, payload: concatChunks(t.chunks) };
+    raft.step({
+      type: MessageType.Snapshot, partition: this.id, from: t.from, to: this.host.node, term: t.term, logTerm: t.logTerm, index: t.index,
+      entries: [], commit: 0, reject: false, rejectHint: 0, context: 0,
+    });
+  }
+
+  /** A Ready replaced the log with a snapshot: import the state once the apply loop is idle, then persist. */
+  private installSnapshot(ready: Ready, snapshot: LogBase): void {
+    const received = this.received;
+    this.received = null;
+    if (received === null || received.index !== snapshot.index || received.term !== snapshot.term) {
+      this.host.fail(new Error(`partition ${this.id}: the protocol installed snapshot ${snapshot.index}/${snapshot.term} but no matching state was received (internal error)`));
+      return;
+    }
+    this.pendingInstall = { ready, snapshot, payload: received.payload };
+    if (!this.applying) this.runInstall();
+  }
+
+  private runInstall(): void {
+    const install = this.pendingInstall;
+    const transfer = this.host.stateTransfer;
+    if (install === null || transfer === undefined || this.stopped) return;
+    this.pendingInstall = null;
+    this.applying = true;
+    const { ready, snapshot, payload } = install;
+    let decoded: { pending: Entry[]; state: Uint8Array };
+    try {
+      decoded = decodeSnapshot(payload);
+    } catch (error) {
+      this.host.fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    Promise.resolve()
+      .then(() => transfer.importState(this.id, snapshot.index, decoded.state))
+      .then(
+        () => {
+          if (this.stopped) return;
+          this.delivery.pending.clear();
+          for (const e of decoded.pending) this.delivery.commit(e, ignoreRelease);
+          this.delivery.lastCheckpoint = snapshot.index;
+          this.delivery.checkpointFloor = snapshot.index;
+          const write: WalPartitionWrite = ready.hardState === null
+            ? { partition: this.id, snapshot, entries: ready.entries }
+            : { partition: this.id, snapshot, entries: ready.entries, hardState: ready.hardState };
+          const persist = (): void => this.host.persist(write, (error) => {
+            if (error !== null || this.stopped) return;
+            this.appliedIndex = snapshot.index;
+            this.compactedThrough = snapshot.index;
+            this.lastCompactionCheck = snapshot.index;
+            this.applying = false;
+            this.host.logger.info({ partition: this.id, index: snapshot.index, term: snapshot.term }, 'installed a snapshot');
+            this.afterPersist(ready);
+          });
+          if (decoded.pending.length === 0) persist();
+          else this.host.setMeta(pendingMetaKey(this.id), encodePendingMeta(snapshot.index, decoded.pending), (error) => {
+            if (error !== null) this.host.fail(error);
+            else persist();
+          });
+        },
+        (error: unknown) => {
+          this.host.fail(new Error(`stateTransfer.importState failed for partition ${this.id} at index ${snapshot.index}: ${error instanceof Error ? error.message : String(error)}; restart the node`));
+        },
+      );
+  }
+
+  /**
+   * Compacts the log through the last applied checkpoint once enough entries were applied, bounded by
+   * retention holds, pending proposals and (without state transfer) what every member holds.
+   */
+  private maybeCompact(): void {
+    const every = this.host.compactAfterEntries;
+    const raft = this.raft;
+    if (every === 0 || this.compacting || raft === null || this.stopped) return;
+    if (this.appliedIndex - this.compactedThrough < every) return;
+    if (this.appliedIndex - this.lastCompactionCheck < Math.max(1, every >> 3)) return;
+    this.lastCompactionCheck = this.appliedIndex;
+    let floor = Math.min(this.delivery.checkpointFloor, this.appliedIndex, this.host.retentionFloor(this.id));
+    for (const p of this.delivery.pending.values()) {
+      const first = p.entries[0];
+      if (first !== undefined && first.index - 1 < floor) floor = first.index - 1;
+    }
+    if (this.host.stateTransfer === undefined) floor = Math.min(floor, raft.status().replicated);
+    if (floor <= this.compactedThrough) return;
+    this.compacting = true;
+    this.host.compact(this.id, floor, (error) => {
+      this.compacting = false;
+      if (error !== null) {
+        this.host.logger.warn({ partition: this.id, through: floor, err: error }, 'WAL compaction failed; it will be retried');
+        return;
+      }
+      this.compactedThrough = floor;
+      this.enqueue(Lane.Maintenance, () => this.raft?.compact(floor));
+    });
   }
 
   private onLeader(leader: NodeId): void {
@@ -519,6 +797,20 @@ export class Partition {
 }
 
 function noopResolve(): void {}
+
+function ignoreRelease(): void {}
+
+function concatChunks(chunks: readonly (Uint8Array | undefined)[]): Uint8Array {
+  let size = 0;
+  for (const c of chunks) size += c!.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c!, at);
+    at += c!.length;
+  }
+  return out;
+}
 
 function toRaftLog(entry: Entry): RaftLog {
   return { id: entry.index, term: entry.term, type: entry.type, data: entry.data, time: entry.time };

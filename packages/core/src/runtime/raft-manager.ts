@@ -28,6 +28,7 @@ import type {
   ReplicationResult,
   RestoreHandler,
   RestoreProgressHandler,
+  RetentionHold,
   Unsubscribe,
 } from './types.js';
 import type { RaftManagerOptions } from './options.js';
@@ -91,6 +92,9 @@ export class RaftManager {
   private runQueue: Partition[] = [];
   private drainScheduled = false;
   private currentTurnTime: HLCTimestamp | null = null;
+  private transferIds = 0;
+  /** Retention holds by partition: the first index each keeps. */
+  private readonly holds = new Map<number, number[]>();
 
   private readonly replicationHandlers: ReplicationHandler[] = [];
   private readonly restoreHandlers: RestoreHandler[] = [];
@@ -128,6 +132,15 @@ export class RaftManager {
     this.proposalTimeoutMs = checkTimeout('options.proposalTimeoutMs', options.proposalTimeoutMs ?? 5000);
     const pendingProposalTimeoutMs = checkTimeout('options.pendingProposalTimeoutMs', options.pendingProposalTimeoutMs ?? 30_000);
     const maxQueuedProposals = checkPositiveInteger('options.maxQueuedProposals', options.maxQueuedProposals ?? 65_536, 1 << 30);
+    const compactAfterEntries = options.compactAfterEntries ?? 10_000;
+    if (!Number.isSafeInteger(compactAfterEntries) || compactAfterEntries < 0) {
+      invalid('options.compactAfterEntries', `must be an integer ≥ 0 (0 turns compaction off), got ${String(compactAfterEntries)}`);
+    }
+    const snapshotChunkBytes = checkPositiveInteger('options.snapshotChunkBytes', options.snapshotChunkBytes ?? 256 * 1024, 64 * 1024 * 1024);
+    const stateTransfer = options.stateTransfer;
+    if (stateTransfer !== undefined && (typeof stateTransfer?.exportState !== 'function' || typeof stateTransfer?.importState !== 'function')) {
+      invalid('options.stateTransfer', 'must implement exportState(partition, index) and importState(partition, index, state)');
+    }
     this.seed = options.seed === undefined ? Math.floor(Math.random() * 0x7fffffff) : checkSeed(options.seed);
     this.hlc = new HybridLogicalClock(() => this.clock.now());
     this.router = new PartitionRouter(initialPartitionRanges(this.initialPartitions));
@@ -148,6 +161,15 @@ export class RaftManager {
       schedule: (p) => this.schedule(p),
       send: (messages) => this.outbox.addAll(messages),
       persist: (write: WalPartitionWrite, done) => this.walScheduler.submit(write, done),
+      logger: this.logger,
+      stateTransfer,
+      compactAfterEntries,
+      snapshotChunkBytes,
+      compact: (partition, through, done) => this.walScheduler.maintain(() => this.wal.compact(partition, through), done),
+      setMeta: (key, value, done) => this.walScheduler.maintain(() => this.wal.setMeta(key, value), done),
+      retentionFloor: (partition) => this.retentionFloor(partition),
+      nextTransferId: () => ++this.transferIds,
+      fail: (error) => this.fail(error),
       deliver: (partition, log) => this.deliver(partition, log),
       leaderChanged: (partition, leader) => this.emitLeaderChanged(partition, leader),
     };
@@ -183,14 +205,15 @@ export class RaftManager {
     await this.checkPartitionCount();
     let fresh = true;
     for (const partition of this.partitionList) {
-      const { restore, entries } = await loadPartition(this.wal, partition.id);
-      if (entries.length > 0 || restore.hardState.term > 0) fresh = false;
+      const { restore, entries, base, pending } = await loadPartition(this.wal, partition.id);
+      if (entries.length > 0 || restore.hardState.term > 0 || base.index > 0) fresh = false;
       for (const h of [...this.restoreStartedHandlers]) h(partition.id);
       // Tickets issued after the restart must be newer than every ticket already in the log.
       let newest: HLCTimestamp | null = null;
       for (const e of entries) if (newest === null || compareHLC(e.time, newest) > 0) newest = e.time;
+      for (const e of pending) if (newest === null || compareHLC(e.time, newest) > 0) newest = e.time;
       if (newest !== null) this.hlc.receive(newest);
-      await replayCommitted(entries, restore.applied, partition.delivery, (entry) => this.restored(partition.id, entry));
+      await replayCommitted(entries, restore.applied, partition.delivery, (entry) => this.restored(partition.id, entry), base.index, pending);
       this.assertJoining();
       partition.start(this.raftConfig(partition.id), restore);
       for (const h of [...this.restoreFinishedHandlers]) h(partition.id);
@@ -256,6 +279,43 @@ export class RaftManager {
   /** Every partition on this node: 0 (system) and the user partitions. */
   partitions(): readonly number[] {
     return this.partitionList.map((p) => p.id);
+  }
+
+  // ---- retention ----
+
+  /**
+   * Keeps the entries of `partition` from `fromIndex` on in the log (memory and WAL) until the returned
+   * hold is released: compaction never removes them meanwhile (for example while a change feed or a
+   * backup reads the log). Holds are local to this node and do not survive a restart.
+   */
+  acquireRetentionHold(partition: number, fromIndex: number): RetentionHold {
+    this.partition(partition, true);
+    if (!Number.isSafeInteger(fromIndex) || fromIndex < 1) invalid('fromIndex', `must be an integer log index ≥ 1, got ${String(fromIndex)}`);
+    let list = this.holds.get(partition);
+    if (list === undefined) {
+      list = [];
+      this.holds.set(partition, list);
+    }
+    list.push(fromIndex);
+    let released = false;
+    return {
+      partition,
+      fromIndex,
+      release: () => {
+        if (released) return;
+        released = true;
+        const i = list.indexOf(fromIndex);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  private retentionFloor(partition: number): number {
+    const list = this.holds.get(partition);
+    if (list === undefined || list.length === 0) return Number.POSITIVE_INFINITY;
+    let min = Number.POSITIVE_INFINITY;
+    for (const i of list) if (i < min) min = i;
+    return min - 1;
   }
 
   // ---- leadership ----

@@ -1,13 +1,19 @@
 import type { Wal } from '../ports/wal.js';
+import type { LogBase } from '../raft/state.js';
+import { decodePendingMeta, pendingMetaKey } from './snapshot-codec.js';
 import type { RaftRestore } from '../raft/config.js';
 import type { Entry } from '../raft/entry.js';
 import { EMPTY_HARD_STATE } from '../raft/state.js';
 import { EntryKind } from '../raft/entry.js';
 import type { DeliveryTracker } from './delivery.js';
 
-/** Reads a partition's retained log and hard state from the WAL. */
-export async function loadPartition(wal: Wal, partition: number): Promise<{ restore: RaftRestore; entries: readonly Entry[] }> {
+/** Reads a partition's retained log, base and hard state from the WAL, and pending proposals kept with an installed snapshot. */
+export async function loadPartition(
+  wal: Wal,
+  partition: number,
+): Promise<{ restore: RaftRestore; entries: readonly Entry[]; base: LogBase; pending: readonly Entry[] }> {
   const hardState = (await wal.readHardState(partition)) ?? EMPTY_HARD_STATE;
+  const base = await wal.logBase(partition);
   const first = await wal.firstIndex(partition);
   const last = await wal.lastIndex(partition);
   const entries = last === 0 ? [] : await wal.readEntries(partition, first, last);
@@ -19,14 +25,28 @@ export async function loadPartition(wal: Wal, partition: number): Promise<{ rest
       );
     }
   }
-  const lastIndex = entries.length === 0 ? 0 : entries[entries.length - 1]!.index;
-  const commit = Math.min(hardState.commit, lastIndex);
+  if (entries.length > 0 && base.index > 0 && entries[0]!.index !== base.index + 1) {
+    throw new Error(
+      `WAL of partition ${partition} starts at index ${entries[0]!.index} but its base is ${base.index}: entries are missing; ` +
+        'restore the data directory from a backup or remove it to rejoin empty',
+    );
+  }
+  const lastIndex = entries.length === 0 ? base.index : entries[entries.length - 1]!.index;
+  const commit = Math.min(Math.max(hardState.commit, base.index), lastIndex);
+  let pending: Entry[] = [];
+  const meta = base.index > 0 ? await wal.getMeta(pendingMetaKey(partition)) : undefined;
+  if (meta !== undefined && meta.length > 0) {
+    const decoded = decodePendingMeta(meta);
+    // Kept only while the log still begins at the snapshot it came with.
+    if (decoded.base === base.index) pending = decoded.pending;
+  }
   const restore: RaftRestore = {
     hardState: commit === hardState.commit ? hardState : { ...hardState, commit },
     entries,
     applied: commit,
+    ...(base.index > 0 ? { base } : {}),
   };
-  return { restore, entries };
+  return { restore, entries, base, pending };
 }
 
 /**
@@ -39,8 +59,15 @@ export async function replayCommitted(
   commit: number,
   tracker: DeliveryTracker,
   restored: (entry: Entry) => boolean | Promise<boolean>,
+  base = 0,
+  pending: readonly Entry[] = [],
 ): Promise<void> {
-  let checkpoint = 0;
+  // Proposals pending at an installed snapshot: their commit markers may still be in the log.
+  for (const e of pending) tracker.commit(e, ignoreRelease);
+  // The base is at or below the last checkpoint applied before compaction (or is an installed snapshot).
+  let checkpoint = base;
+  tracker.lastCheckpoint = base;
+  tracker.checkpointFloor = base;
   for (const e of entries) {
     if (e.index > commit) break;
     if (e.kind === EntryKind.Checkpoint) checkpoint = e.index;
@@ -59,3 +86,5 @@ export async function replayCommitted(
     ready.length = 0;
   }
 }
+
+function ignoreRelease(): void {}

@@ -77,3 +77,11 @@ export type ReplicationErrorHandler = (partition: number, log: RaftLog, error: u
 export type RestoreProgressHandler = (partition: number) => void;
 /** Removes the handler it was returned for. */
 export type Unsubscribe = () => void;
+
+/** Returned by `RaftManager.acquireRetentionHold`: entries from `fromIndex` on stay in the log until `release()`. */
+export interface RetentionHold {
+  readonly partition: number;
+  readonly fromIndex: number;
+  /** Lets compaction pass the hold again. Calling it twice does nothing. */
+  release(): void;
+}

@@ -10,6 +10,8 @@ type Done = (error: Error | null) => void;
 export class WalScheduler {
   private writes: WalPartitionWrite[] = [];
   private callbacks: Done[] = [];
+  /** Maintenance that runs between batches: compactions and metadata, in order. */
+  private maintenance: Array<{ readonly run: () => Promise<void>; readonly done: Done }> = [];
   private inFlight = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -38,6 +40,22 @@ export class WalScheduler {
     }
   }
 
+  /**
+   * Runs `run` (a compaction or a metadata write) between two batches, so it never overlaps an append;
+   * `done` receives its outcome. A failure is reported to `done` only: maintenance can be retried.
+   */
+  maintain(run: () => Promise<void>, done: Done): void {
+    if (this.stopped) {
+      done(new Error('the WAL scheduler is stopped: the node left the cluster'));
+      return;
+    }
+    this.maintenance.push({ run, done });
+    if (!this.inFlight) {
+      this.inFlight = true;
+      this.defer(() => this.flush());
+    }
+  }
+
   /** Resolves once no batch is in flight; later submissions fail. */
   stop(): Promise<void> {
     this.stopped = true;
@@ -46,6 +64,14 @@ export class WalScheduler {
   }
 
   private flush(): void {
+    if (this.maintenance.length > 0) {
+      const { run, done } = this.maintenance.shift()!;
+      run().then(
+        () => done(null),
+        (reason: unknown) => done(reason instanceof Error ? reason : new Error(String(reason))),
+      ).then(() => this.flush());
+      return;
+    }
     const writes = this.writes;
     const callbacks = this.callbacks;
     if (writes.length === 0) {

@@ -291,7 +291,7 @@ describe('InMemoryWal: storage', () => {
     expect(await indexes(wal, 1)).toEqual([3, 4]);
   });
 
-  it('lists partitions with a hard state or entries, not those compacted empty', async () => {
+  it('lists partitions with a hard state, entries or a base (compacted empty ones keep their base)', async () => {
     const wal = await opened();
     await wal.append({
       writes: [
@@ -303,7 +303,8 @@ describe('InMemoryWal: storage', () => {
     });
     expect(await wal.partitions()).toEqual([2, 4]);
     await wal.compact(2, 2);
-    expect(await wal.partitions()).toEqual([4]);
+    expect(await wal.partitions()).toEqual([2, 4]);
+    expect(await wal.logBase(2)).toEqual({ index: 2, term: 1 });
   });
 
   it('keeps a private copy of metadata', async () => {

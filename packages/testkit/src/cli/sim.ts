@@ -93,6 +93,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   let lastProgress = started;
   let acknowledged = 0;
+  let snapshots = 0;
   for (let k = 0; k < options.seeds; k++) {
     const seed = options.start + k;
     const report = await runSimulation({
@@ -103,6 +104,7 @@ async function main(): Promise<number> {
       faults: options.faults,
     });
     acknowledged += report.acknowledged;
+    snapshots += report.snapshots;
     if (options.single) printReport(report);
     if (!report.ok) {
       const v = report.violation;
@@ -121,7 +123,7 @@ async function main(): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `${options.seeds} seeds ok (${options.start}..${options.start + options.seeds - 1}, ${options.nodes} nodes × ${options.partitions} partitions, ` +
-      `${options.durationMs} ms each) in ${seconds.toFixed(1)} s: ${(options.seeds / seconds).toFixed(2)} seeds/s, ${acknowledged} acknowledged writes\n`,
+      `${options.durationMs} ms each) in ${seconds.toFixed(1)} s: ${(options.seeds / seconds).toFixed(2)} seeds/s, ${acknowledged} acknowledged writes, ${snapshots} snapshots installed\n`,
   );
   return 0;
 }

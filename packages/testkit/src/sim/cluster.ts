@@ -14,6 +14,7 @@ import {
   type ReplicationResult,
   type RestoreHandler,
   type Role,
+  type StateTransfer,
 } from '@kommander/core';
 import { AcknowledgedWritesChecker } from './invariants/acknowledged-writes.js';
 import { ElectionSafetyChecker } from './invariants/election-safety.js';
@@ -42,6 +43,8 @@ export type SimulatedRaftOptions = Partial<
     | 'maxEntriesPerMessage'
     | 'maxBytesPerMessage'
     | 'logger'
+    | 'compactAfterEntries'
+    | 'snapshotChunkBytes'
   >
 >;
 
@@ -51,6 +54,10 @@ export interface NodeStateMachine {
   readonly onReplicationReceived: ReplicationHandler;
   /** Receives the WAL replay at start-up. Default: `onReplicationReceived`. */
   readonly onLogRestored?: RestoreHandler;
+  /** The application's state for a snapshot (see `StateTransfer.exportState`). Default: no state of its own. */
+  readonly exportState?: (partition: number, index: number) => Uint8Array;
+  /** Replaces the application's state with a snapshot's (see `StateTransfer.importState`). */
+  readonly importState?: (partition: number, index: number, state: Uint8Array) => void;
 }
 
 /**
@@ -86,7 +93,12 @@ export interface SimulatedClusterOptions {
   readonly walLatencyMs?: readonly [number, number];
   /** One-way network latency in virtual milliseconds. Default 1. */
   readonly networkLatencyMs?: number;
-  /** RaftManager timing and limits. Default: tickMs 25, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000; the rest as RaftManager's defaults. */
+  /**
+   * Give nodes a `stateTransfer` so followers behind the compacted log are caught up with snapshots
+   * (the state is the simulator's record of deliveries plus the state machine's `exportState`). Default true.
+   */
+  readonly snapshots?: boolean;
+  /** RaftManager timing and limits. Default: tickMs 25, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000, compactAfterEntries 30; the rest as RaftManager's defaults. */
   readonly raft?: SimulatedRaftOptions;
   /** Trace lines kept for failure reports. Default 200. */
   readonly traceLines?: number;
@@ -120,6 +132,7 @@ const SIM_RAFT_DEFAULTS = {
   heartbeatTicks: 2,
   proposalTimeoutMs: 2000,
   pendingProposalTimeoutMs: 3000,
+  compactAfterEntries: 30,
 } as const;
 
 /** The in-memory log of one node's partition, read lazily by the leader completeness checker. */
@@ -191,6 +204,8 @@ export class SimulatedCluster {
   starts = 0;
   /** Crashes so far. */
   crashes = 0;
+  /** Snapshots nodes installed (state transfers completed). */
+  snapshotsInstalled = 0;
 
   private readonly slots: NodeSlot[];
   private readonly bySlot = new Map<NodeId, NodeSlot>();
@@ -568,7 +583,10 @@ export class SimulatedCluster {
     const incarnation = ++slot.incarnation;
     const clock = this.clock.forNode(slot.id);
     const seed = Prng.stream(this.seed, `raft ${slot.id} ${incarnation}`).uint32();
+    const app = this.options.stateMachine?.(slot.id, incarnation);
+    const stateTransfer = this.options.snapshots === false ? undefined : this.stateTransferFor(slot, incarnation, typeof app === 'function' ? undefined : app);
     const manager = new RaftManager({
+      ...(stateTransfer === undefined ? {} : { stateTransfer }),
       ...this.raft,
       node: slot.id,
       initialPartitions: this.partitionCount,
@@ -587,7 +605,6 @@ export class SimulatedCluster {
     for (const view of slot.views) view.manager = manager;
     this.deliveries.startIncarnation(slot.id);
     this.starts++;
-    const app = this.options.stateMachine?.(slot.id, incarnation);
     const onLive = typeof app === 'function' ? app : app?.onReplicationReceived;
     const onReplay = typeof app === 'function' ? app : (app?.onLogRestored ?? app?.onReplicationReceived);
     const current = (): boolean => slot.incarnation === incarnation && slot.manager === manager;
@@ -617,6 +634,29 @@ export class SimulatedCluster {
         if (current()) this.fail('runtime-error', slot.id, -1, `joinCluster() failed: ${describeError(error)}`, false);
       },
     );
+  }
+
+  /** Snapshots carry the node's position in the canonical delivery sequence, then the state machine's own state. */
+  private stateTransferFor(slot: NodeSlot, incarnation: number, app: NodeStateMachine | undefined): StateTransfer {
+    const current = (): boolean => slot.incarnation === incarnation;
+    return {
+      exportState: (partition, index) => {
+        const own = app?.exportState?.(partition, index) ?? new Uint8Array(0);
+        const out = new Uint8Array(8 + own.length);
+        new DataView(out.buffer).setFloat64(0, this.deliveries.statePosition(slot.id, partition));
+        out.set(own, 8);
+        return out;
+      },
+      importState: (partition, index, state) => {
+        if (!current()) return;
+        const position = new DataView(state.buffer, state.byteOffset, state.byteLength).getFloat64(0);
+        this.note(`${slot.id} p${partition} installs a snapshot at index ${index} (${position} deliveries)`);
+        this.snapshotsInstalled++;
+        const v = this.deliveries.jump(this.clock.elapsed, slot.id, partition, position);
+        if (v !== undefined) this.record(v);
+        app?.importState?.(partition, index, state.subarray(8));
+      },
+    };
   }
 
   private delivered(node: NodeId, partition: number, log: RaftLog, source: DeliverySource): void {

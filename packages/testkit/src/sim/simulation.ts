@@ -50,6 +50,8 @@ export interface SimulationReport {
   /** Faults actually injected (a crash of a node already down is skipped). */
   readonly faultsInjected: number;
   readonly crashes: number;
+  /** Snapshots installed by followers behind the compacted log. */
+  readonly snapshots: number;
   /** Node starts, the first ones included. */
   readonly starts: number;
   readonly load: ClientLoadStats;
@@ -145,6 +147,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     faultPlan,
     faultsInjected: nemesis?.injected ?? 0,
     crashes: cluster?.crashes ?? 0,
+    snapshots: cluster?.snapshotsInstalled ?? 0,
     starts: cluster?.starts ?? 0,
     load: load === undefined ? emptyLoad : { ...load.stats, statuses: { ...load.stats.statuses } },
     acknowledged: cluster?.acknowledgements.acknowledgedCount ?? 0,

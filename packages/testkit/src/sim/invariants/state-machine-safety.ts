@@ -85,6 +85,33 @@ export class StateMachineSafetyChecker {
     return undefined;
   }
 
+  /**
+   * `node` installed a snapshot whose state holds the first `position` canonical deliveries: its next
+   * delivery continues from there. Returns a violation when that would move its state backwards.
+   */
+  jump(time: number, node: NodeId, partition: number, position: number): Violation | undefined {
+    this.sequence(partition);
+    const cursor = this.cursor(node, partition);
+    if (cursor.next > position) {
+      return this.violation(time, node, partition,
+        `installed a snapshot holding ${position} deliveries, but this incarnation had already delivered ${cursor.next}`);
+    }
+    if (position > this.sequence(partition).length) {
+      return this.violation(time, node, partition,
+        `installed a snapshot holding ${position} deliveries, but only ${this.sequence(partition).length} canonical deliveries exist`);
+    }
+    cursor.next = position;
+    if (cursor.delivered < position) cursor.delivered = position;
+    return undefined;
+  }
+
+  /** Canonical position the state of `node` has reached: what its current incarnation delivered, or all it ever delivered before its first delivery since a restart. */
+  statePosition(node: NodeId, partition: number): number {
+    const cursor = this.cursors.get(`${node}\u0000${partition}`);
+    if (cursor === undefined) return 0;
+    return cursor.next >= 0 ? cursor.next : cursor.delivered;
+  }
+
   /** The canonical delivery sequence of `partition`. */
   canonical(partition: number): readonly CanonicalDelivery[] {
     return this.sequences.get(partition) ?? [];
