@@ -35,6 +35,8 @@ export class TestCluster {
   constructor(
     readonly ids: readonly string[],
     private readonly extra: Partial<RaftManagerOptions> = {},
+    /** Options of one node (applied after `extra`), e.g. its own stateTransfer. */
+    private readonly perNode: (id: string) => Partial<RaftManagerOptions> = () => ({}),
   ) {
     for (const id of ids) {
       const wal = new InMemoryWal({ clock: this.clock, appendLatencyMs: 1 });
@@ -68,6 +70,16 @@ export class TestCluster {
     n.clock.stop();
     n.wal.crash();
     void n.transport.stop();
+  }
+
+  /** Crashes a node, deletes its WAL (a wiped data directory) and starts it again empty. */
+  async wipeAndRestart(id: string, seed: number): Promise<TestNode> {
+    this.crash(id);
+    const old = this.node(id);
+    const fresh = this.create(id, new InMemoryWal({ clock: this.clock, appendLatencyMs: 1 }), seed);
+    this.nodes[this.nodes.indexOf(old)] = fresh;
+    await this.join(fresh);
+    return fresh;
   }
 
   /** Starts a new incarnation of a crashed node on its surviving WAL. */
@@ -139,6 +151,7 @@ export class TestCluster {
       seed: seed * 1000 + this.ids.indexOf(id),
       tickMs: 10,
       ...this.extra,
+      ...this.perNode(id),
     });
     const node: TestNode = { id, raft, clock, wal, transport, delivered: new Map(), restored: new Map() };
     const record = (into: Map<number, string[]>) => (partition: number, log: RaftLog): boolean => {

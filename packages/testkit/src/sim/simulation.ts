@@ -26,6 +26,8 @@ export interface SimulationOptions {
   readonly invariant?: ClusterInvariant;
   /** RaftManager timing and limits; see {@link SimulatedClusterOptions.raft}. */
   readonly raft?: SimulatedRaftOptions;
+  /** Give nodes a state transfer so compaction can pass lagging members (see {@link SimulatedClusterOptions.snapshots}). Default true. */
+  readonly snapshots?: boolean;
   /** Virtual milliseconds the heal phase may take to converge. Default 20000. */
   readonly healTimeoutMs?: number;
   /** Trace lines kept in the report. Default 200. */
@@ -107,6 +109,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       ...(options.stateMachine === undefined ? {} : { stateMachine: options.stateMachine }),
       ...(options.invariant === undefined ? {} : { invariant: options.invariant }),
       ...(options.raft === undefined ? {} : { raft: options.raft }),
+      ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
       ...(options.traceLines === undefined ? {} : { traceLines: options.traceLines }),
     });
     if (faults !== false) {
