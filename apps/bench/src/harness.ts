@@ -41,6 +41,8 @@ export async function runLoad(options: {
   payloadBytes: number;
   seconds: number;
   warmupSeconds?: number;
+  /** Called when the measured window starts and when it ends (e.g. to sample fsync counters). */
+  onWindow?: (edge: 'start' | 'end') => void;
 }): Promise<LoadResult> {
   const { nodes, partitions, inflight, payloadBytes, seconds } = options;
   const warmup = (options.warmupSeconds ?? 0.5) * 1000;
@@ -51,6 +53,11 @@ export async function runLoad(options: {
   const start = performance.now();
   const measureFrom = start + warmup;
   const end = measureFrom + seconds * 1000;
+  const onWindow = options.onWindow;
+  const windowTimers =
+    onWindow === undefined
+      ? []
+      : [setTimeout(() => onWindow('start'), warmup), setTimeout(() => onWindow('end'), end - start)];
   // Preallocated and grown by doubling: a plain array of millions of numbers would add GC work that the
   // benchmark then charges to the library.
   let latencies = new Float64Array(1 << 20);
@@ -81,6 +88,7 @@ export async function runLoad(options: {
     }
   }
   await Promise.all(Array.from({ length: inflight }, (_, i) => proposer(i)));
+  for (const t of windowTimers) clearTimeout(t);
   measuredEnd = Math.min(measuredEnd, performance.now());
   const measured = latencies.subarray(0, entries).sort();
   return {

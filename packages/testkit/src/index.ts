@@ -4,6 +4,8 @@
  */
 export { walConformance } from './conformance/wal-conformance.js';
 export type { WalCapabilities, WalConformanceOptions } from './conformance/wal-conformance.js';
+export { walClusterSuite } from './conformance/wal-cluster.js';
+export type { WalClusterSuiteOptions } from './conformance/wal-cluster.js';
 export { transportConformance } from './conformance/transport-conformance.js';
 export type {
   TransportCapabilities,
