@@ -155,7 +155,7 @@ export class Raft {
   private lastHardState: HardState;
   private readyOutstanding = false;
   /** A snapshot this follower installed that the next Ready must carry. */
-  private pendingSnapshot: LogBase | null = null;
+  private snapshotToInstall: LogBase | null = null;
   /** Follower: the replication floor the leader last announced (every member holds the log through it). */
   private leaderFloor = 0;
 
@@ -369,7 +369,7 @@ export class Raft {
       this.readStates.length > 0 ||
       this.log.hasUnstable() ||
       this.log.hasUnapplied() ||
-      this.pendingSnapshot !== null ||
+      this.snapshotToInstall !== null ||
       this.role !== this.lastSoftState.role ||
       this.leaderId !== this.lastSoftState.leader ||
       this.hardStateChanged()
@@ -399,11 +399,11 @@ export class Raft {
       this.lastHardState = hardState;
     }
     const entries = this.log.unstableEntries();
-    if (entries.length > 0 || this.pendingSnapshot !== null) mustSync = true;
+    if (entries.length > 0 || this.snapshotToInstall !== null) mustSync = true;
     const ready: Ready = {
       softState,
       hardState,
-      snapshot: this.pendingSnapshot,
+      snapshot: this.snapshotToInstall,
       entries,
       messages: this.messages.length > 0 ? this.messages : NO_MESSAGES,
       persistedMessages: this.persistedMessages.length > 0 ? this.persistedMessages : NO_MESSAGES,
@@ -427,7 +427,7 @@ export class Raft {
   advance(ready: Ready): void {
     if (!this.readyOutstanding) throw new Error('Raft.advance() called without an outstanding ready()');
     this.readyOutstanding = false;
-    if (ready.snapshot !== null && this.pendingSnapshot === ready.snapshot) this.pendingSnapshot = null;
+    if (ready.snapshot !== null && this.snapshotToInstall === ready.snapshot) this.snapshotToInstall = null;
 
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) {
@@ -443,6 +443,11 @@ export class Raft {
     if (this.role === 'candidate' && hs !== null && hs.term === this.currentTerm && hs.vote === this.id) {
       this.recordVote(this.id, true);
     }
+  }
+
+  /** The snapshot this follower installed that the next Ready carries (`null` when none waits). */
+  pendingSnapshot(): LogBase | null {
+    return this.snapshotToInstall;
   }
 
   /** A fresh snapshot of this node's protocol state. */
@@ -747,7 +752,7 @@ export class Raft {
       return;
     }
     this.log.restore(m.index, m.logTerm);
-    this.pendingSnapshot = { index: m.index, term: m.logTerm };
+    this.snapshotToInstall = { index: m.index, term: m.logTerm };
     this.sendAfterPersist(this.appendResponse(m.from, m.index, false, 0, 0));
   }
 

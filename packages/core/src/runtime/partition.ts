@@ -641,11 +641,18 @@ export class Partition {
     t.received++;
     if (t.received < total) return;
     this.incoming = null;
-    this.received = { index: t.index, term: t.logTerm, payload: concatChunks(t.chunks) };
     raft.step({
       type: MessageType.Snapshot, partition: this.id, from: t.from, to: this.host.node, term: t.term, logTerm: t.logTerm, index: t.index,
       entries: [], commit: 0, reject: false, rejectHint: 0, context: 0,
     });
+    // Keep the state only of the snapshot the protocol will install (a declined one is dropped, and an
+    // earlier one still waiting for its Ready stays).
+    const pending = raft.pendingSnapshot();
+    if (pending !== null && pending.index === t.index && pending.term === t.logTerm) {
+      this.received = { index: t.index, term: t.logTerm, payload: concatChunks(t.chunks) };
+    } else if (pending === null || this.received?.index !== pending.index) {
+      this.received = null;
+    }
   }
 
   /** A Ready replaced the log with a snapshot: import the state once the apply loop is idle, then persist. */
