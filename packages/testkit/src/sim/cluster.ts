@@ -98,7 +98,7 @@ export interface SimulatedClusterOptions {
    * (the state is the simulator's record of deliveries plus the state machine's `exportState`). Default true.
    */
   readonly snapshots?: boolean;
-  /** RaftManager timing and limits. Default: tickMs 25, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000, compactAfterEntries 30; the rest as RaftManager's defaults. */
+  /** RaftManager timing and limits. Default: tickMs 25, electionTicks 10, heartbeatTicks 2, proposalTimeoutMs 2000, pendingProposalTimeoutMs 3000, compactAfterEntries 30, snapshotChunkBytes 16; the rest as RaftManager's defaults. */
   readonly raft?: SimulatedRaftOptions;
   /** Trace lines kept for failure reports. Default 200. */
   readonly traceLines?: number;
@@ -133,6 +133,8 @@ const SIM_RAFT_DEFAULTS = {
   proposalTimeoutMs: 2000,
   pendingProposalTimeoutMs: 3000,
   compactAfterEntries: 30,
+  // Tiny chunks, so that every snapshot travels in several messages the nemesis can drop, duplicate and reorder.
+  snapshotChunkBytes: 16,
 } as const;
 
 /** The in-memory log of one node's partition, read lazily by the leader completeness checker. */
