@@ -14,7 +14,9 @@ export interface WalPartitionWrite {
   readonly snapshot?: LogBase;
   /**
    * Entries in ascending, contiguous index order. Writing entries that start at index i first removes
-   * every stored entry of this partition with index ≥ i (a leader overwrote a conflicting suffix).
+   * every stored entry of this partition with index ≥ i (a leader overwrote a conflicting suffix). While
+   * the partition holds entries a write starts at most at `lastIndex + 1`; an empty partition (new, or
+   * compacted empty) may be written from any index above its base.
    */
   readonly entries: readonly Entry[];
   /** Replaces the partition's stored hard state when present. */
@@ -24,7 +26,7 @@ export interface WalPartitionWrite {
 /** An atomic batch: after a crash either all of it is visible or none of it. */
 export interface WalBatch {
   readonly writes: readonly WalPartitionWrite[];
-  /** Make the batch durable (fsync) before the returned promise resolves. */
+  /** Make the batch, and every batch before it, durable (fsync) before the returned promise resolves; also when `writes` is empty. */
   readonly sync: boolean;
 }
 
@@ -61,6 +63,7 @@ export interface Wal {
   partitions(): Promise<number[]>;
   /** Node-local metadata (small values) under `key`. */
   getMeta(key: string): Promise<Uint8Array | undefined>;
+  /** Durable when the promise resolves. */
   setMeta(key: string, value: Uint8Array): Promise<void>;
   /** Flushes and releases the log; further calls fail. */
   close(): Promise<void>;
