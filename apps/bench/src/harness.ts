@@ -114,6 +114,23 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+/** A throughput result line of a 3-node cluster scenario from its load figures. */
+export function clusterResult(
+  scenario: string,
+  setup: { nodes: number; wal: string; transport: string; partitions: number; inflight: number; payloadBytes: number },
+  load: LoadResult,
+): BenchResult {
+  return {
+    scenario,
+    ...setup,
+    entries: load.entries,
+    seconds: load.seconds,
+    entriesPerSec: round(load.entries / load.seconds, 0),
+    p50Ms: load.p50Ms,
+    p99Ms: load.p99Ms,
+  };
+}
+
 export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -3,9 +3,10 @@
  * printing one JSON line per result as it finishes and a table at the end.
  */
 import type { BenchResult, Scenario } from './harness.js';
+import { durableScenarios } from './scenarios/durable.js';
 import { inMemoryScenarios } from './scenarios/in-memory.js';
 
-const scenarios: Scenario[] = [...inMemoryScenarios];
+const scenarios: Scenario[] = [...inMemoryScenarios, ...durableScenarios];
 
 function parseArgs(argv: readonly string[]): { filter: string; seconds: number } {
   let filter = '';

@@ -1,5 +1,5 @@
 import { InMemoryNetwork, InMemoryWal, RaftManager, StaticDiscovery } from '@kommander/core';
-import { round, runLoad, type BenchResult, type Scenario } from '../harness.js';
+import { clusterResult, runLoad, type BenchResult, type Scenario } from '../harness.js';
 
 const NODES = ['bench-a', 'bench-b', 'bench-c'];
 const PAYLOAD = 16;
@@ -24,20 +24,7 @@ function scenario(partitions: number, inflight: number): Scenario {
       await Promise.all(nodes.map((n) => n.joinCluster()));
       try {
         const load = await runLoad({ nodes, partitions, inflight, payloadBytes: PAYLOAD, seconds });
-        return {
-          scenario: name,
-          nodes: NODES.length,
-          wal: 'memory',
-          transport: 'memory',
-          partitions,
-          inflight,
-          payloadBytes: PAYLOAD,
-          entries: load.entries,
-          seconds: load.seconds,
-          entriesPerSec: round(load.entries / load.seconds, 0),
-          p50Ms: load.p50Ms,
-          p99Ms: load.p99Ms,
-        };
+        return clusterResult(name, { nodes: NODES.length, wal: 'memory', transport: 'memory', partitions, inflight, payloadBytes: PAYLOAD }, load);
       } finally {
         await Promise.all(nodes.map((n) => n.leaveCluster()));
       }
