@@ -351,7 +351,31 @@ export class Raft {
     if (this.role !== 'leader' || ok) return;
     const pr = this.progress.get(to);
     if (pr === undefined || pr.state !== 'snapshot') return;
+    this.probeAfterSnapshot(pr);
+  }
+
+  /**
+   * Messages produced since the last Ready that may leave before anything is persisted (heartbeat
+   * answers, appends of a leader), taken out so that the runtime can send them while a long Ready (a
+   * snapshot install) is still outstanding. Votes and acknowledgements stay for their Ready.
+   */
+  takeMessages(): readonly Message[] {
+    this.flushAppends();
+    if (this.messages.length === 0) return NO_MESSAGES;
+    const out = this.messages;
+    this.messages = [];
+    return out;
+  }
+
+  /**
+   * Leaves snapshot state: probe just past the compacted prefix (as etcd probes past the pending
+   * snapshot), so a member that installed the snapshot but whose acknowledgement was lost answers where
+   * its log ends instead of being sent the whole state again; a member that lacks it rejects and is
+   * asked for a snapshot again.
+   */
+  private probeAfterSnapshot(pr: Progress): void {
     pr.becomeProbe();
+    pr.next = Math.max(pr.next, this.log.baseIndex() + 1);
     this.oweAppend(pr, 2);
   }
 
@@ -602,8 +626,7 @@ export class Raft {
     for (const pr of this.peers) {
       if (pr.state === 'snapshot' && ++pr.snapshotElapsed >= this.snapshotTimeoutTicks) {
         // The snapshot or its acknowledgement was lost: probe again, which asks for a new one if still needed.
-        pr.becomeProbe();
-        this.oweAppend(pr, 2);
+        this.probeAfterSnapshot(pr);
       }
     }
     if (this.heartbeatElapsed >= this.heartbeatTicks) {

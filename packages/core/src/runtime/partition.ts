@@ -22,6 +22,8 @@ export interface PartitionHost {
   /** Asks the node scheduler to run this partition soon. */
   schedule(partition: Partition): void;
   send(messages: readonly Message[]): void;
+  /** Hands one message to the transport at once, as its own frame (snapshot chunks). */
+  sendAlone(message: Message): void;
   persist(write: WalPartitionWrite, done: (error: Error | null) => void): void;
   deliver(partition: number, log: RaftLog): boolean | Promise<boolean>;
   leaderChanged(partition: number, leader: NodeId): void;
@@ -33,8 +35,13 @@ export interface PartitionHost {
   /** Applied entries between compactions (0: never compact). */
   readonly compactAfterEntries: number;
   readonly snapshotChunkBytes: number;
-  /** Removes the partition's WAL entries through `through`, between two WAL batches. */
-  compact(partition: number, through: number, done: (error: Error | null) => void): void;
+  /**
+   * Removes the partition's WAL entries through `through`, or less if a retention hold taken meanwhile
+   * says so, between two WAL batches; `done` gets the index actually compacted through.
+   */
+  compact(partition: number, through: number, done: (error: Error | null, through: number) => void): void;
+  /** A snapshot replaced the log through `through`: retention holds on what it removed are broken. */
+  breakHolds(partition: number, through: number): void;
   /** Writes node metadata between two WAL batches. */
   setMeta(key: string, value: Uint8Array, done: (error: Error | null) => void): void;
   /** Highest index retention holds allow compacting through (Infinity without holds). */
@@ -62,8 +69,8 @@ interface ReceivedSnapshot {
   readonly payload: Uint8Array;
 }
 
-/** Snapshot chunks a leader accepts from nobody and a follower assembles up to this many. */
-const MAX_SNAPSHOT_CHUNKS = 1 << 20;
+/** Chunks of one snapshot at most: a sender enlarges its chunks to stay within it, a receiver drops more. */
+const MAX_SNAPSHOT_CHUNKS = 1 << 16;
 
 type Result = ReplicationResult | OperationResult;
 
@@ -156,6 +163,10 @@ export class Partition {
   /** A Ready carrying a snapshot, waiting for the apply loop to go idle before the import. */
   private pendingInstall: { readonly ready: Ready; readonly snapshot: LogBase; readonly payload: Uint8Array } | null = null;
   private warnedNoTransfer = false;
+  /** Members whose snapshot could not be exported; reported to the protocol at the next tick (no busy retry). */
+  private failedExports: NodeId[] = [];
+  /** A snapshot install is under way: messages that promise nothing keep flowing meanwhile. */
+  private installing = false;
   private readonly tickTask = (): void => this.onTick();
   private readonly flushTask = (): void => this.flushProposals();
 
@@ -171,6 +182,11 @@ export class Partition {
     this.compactedThrough = restore.base?.index ?? 0;
     this.lastCompactionCheck = this.appliedIndex;
     this.restoring = false;
+  }
+
+  /** Entries through this index are compacted (or replaced by an installed snapshot). */
+  get compactedIndex(): number {
+    return this.compactedThrough;
   }
 
   get started(): boolean {
@@ -351,6 +367,11 @@ export class Partition {
   run(budget: number): boolean {
     if (this.stopped) return false;
     this.executor.runBatch(budget);
+    if (this.installing && this.raft !== null) {
+      // The install holds the Ready; heartbeat answers and the like must not wait for it.
+      const messages = this.raft.takeMessages();
+      if (messages.length > 0) this.host.send(messages);
+    }
     this.processReady();
     return this.executor.size > 0 || (!this.readying && this.raft !== null && this.raft.hasReady());
   }
@@ -365,6 +386,10 @@ export class Partition {
     const raft = this.raft;
     if (raft === null) return;
     raft.tick();
+    if (this.failedExports.length > 0) {
+      for (const to of this.failedExports) raft.reportSnapshot(to, false);
+      this.failedExports = [];
+    }
     this.expireWaits();
     if (raft.isLeader()) this.rollbackExpiredTickets();
   }
@@ -569,9 +594,7 @@ export class Partition {
     const index = this.appliedIndex;
     const logTerm = raft.term(index);
     if (!raft.isLeader() || logTerm === undefined || index === 0) {
-      this.enqueue(Lane.Control, () => {
-        for (const to of targets) raft.reportSnapshot(to, false);
-      });
+      for (const to of targets) this.failedExports.push(to);
       return;
     }
     const term = raft.status().term;
@@ -588,18 +611,19 @@ export class Partition {
         (state) => {
           if (!(state instanceof Uint8Array)) throw new Error(`stateTransfer.exportState(${this.id}, ${index}) must return a Uint8Array`);
           const payload = encodeSnapshot(pending, state);
-          const size = this.host.snapshotChunkBytes;
+          // Never more chunks than a receiver accepts, whatever the configured chunk size.
+          const size = Math.max(this.host.snapshotChunkBytes, Math.ceil(payload.length / MAX_SNAPSHOT_CHUNKS));
           const total = Math.max(1, Math.ceil(payload.length / size));
           for (const to of targets) {
             const id = this.host.nextTransferId();
             for (let k = 0; k < total; k++) {
               const data = payload.subarray(k * size, Math.min(payload.length, (k + 1) * size));
               const chunk: Entry = { index: k + 1, term: 0, kind: EntryKind.Data, type: '', data, time: HLC_ZERO };
-              // One message per chunk, each its own transport batch, so heartbeats are not held behind them.
-              this.host.send([{
+              // One message per chunk, each its own transport frame, so heartbeats are not held behind them.
+              this.host.sendAlone({
                 type: MessageType.Snapshot, partition: this.id, from: this.host.node, to, term, logTerm, index,
                 entries: [chunk], commit: total, reject: false, rejectHint: k, context: id,
-              }]);
+              });
             }
           }
           this.host.logger.info({ partition: this.id, index, bytes: payload.length, peers: targets }, 'sent a snapshot');
@@ -607,9 +631,7 @@ export class Partition {
         },
         (error: unknown) => {
           this.host.logger.error({ partition: this.id, index, err: error }, 'stateTransfer.exportState failed; the snapshot will be retried');
-          this.enqueue(Lane.Control, () => {
-            for (const to of targets) raft.reportSnapshot(to, false);
-          });
+          for (const to of targets) this.failedExports.push(to);
           resume();
         },
       );
@@ -629,9 +651,14 @@ export class Partition {
     const total = m.commit;
     const k = m.rejectHint;
     const data = m.entries[0]!.data;
-    if (!Number.isInteger(total) || total < 1 || total > MAX_SNAPSHOT_CHUNKS || !Number.isInteger(k) || k < 0 || k >= total) return;
+    if (!Number.isInteger(total) || total < 1 || total > MAX_SNAPSHOT_CHUNKS || !Number.isInteger(k) || k < 0 || k >= total) {
+      this.host.logger.warn({ partition: this.id, from: m.from, chunk: k, chunks: total }, `dropped a snapshot chunk: a snapshot has 1 to ${MAX_SNAPSHOT_CHUNKS} chunks`);
+      return;
+    }
     if (m.term < raft.status().term || m.index < 1) return;
     let t = this.incoming;
+    // A late chunk of an earlier transfer of the same leader must not discard the one being assembled.
+    if (t !== null && t.from === m.from && t.term === m.term && m.context < t.transfer) return;
     if (t === null || t.from !== m.from || t.transfer !== m.context || t.term !== m.term || t.chunks.length !== total) {
       t = { from: m.from, transfer: m.context, term: m.term, index: m.index, logTerm: m.logTerm, chunks: new Array(total).fill(undefined), received: 0 };
       this.incoming = t;
@@ -664,6 +691,7 @@ export class Partition {
       return;
     }
     this.pendingInstall = { ready, snapshot, payload: received.payload };
+    this.installing = true;
     if (!this.applying) this.runInstall();
   }
 
@@ -690,11 +718,13 @@ export class Partition {
           for (const e of decoded.pending) this.delivery.commit(e, ignoreRelease);
           this.delivery.lastCheckpoint = snapshot.index;
           this.delivery.checkpointFloor = snapshot.index;
+          this.host.breakHolds(this.id, snapshot.index);
           const write: WalPartitionWrite = ready.hardState === null
             ? { partition: this.id, snapshot, entries: ready.entries }
             : { partition: this.id, snapshot, entries: ready.entries, hardState: ready.hardState };
           const persist = (): void => this.host.persist(write, (error) => {
             if (error !== null || this.stopped) return;
+            this.installing = false;
             this.appliedIndex = snapshot.index;
             this.compactedThrough = snapshot.index;
             this.lastCompactionCheck = snapshot.index;
@@ -733,14 +763,15 @@ export class Partition {
     if (this.host.stateTransfer === undefined) floor = Math.min(floor, raft.status().replicated);
     if (floor <= this.compactedThrough) return;
     this.compacting = true;
-    this.host.compact(this.id, floor, (error) => {
+    this.host.compact(this.id, floor, (error, through) => {
       this.compacting = false;
       if (error !== null) {
         this.host.logger.warn({ partition: this.id, through: floor, err: error }, 'WAL compaction failed; it will be retried');
         return;
       }
-      this.compactedThrough = floor;
-      this.enqueue(Lane.Maintenance, () => this.raft?.compact(floor));
+      if (through <= this.compactedThrough) return;
+      this.compactedThrough = through;
+      this.enqueue(Lane.Maintenance, () => this.raft?.compact(through));
     });
   }
 

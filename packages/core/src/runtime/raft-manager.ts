@@ -93,8 +93,10 @@ export class RaftManager {
   private drainScheduled = false;
   private currentTurnTime: HLCTimestamp | null = null;
   private transferIds = 0;
-  /** Retention holds by partition: the first index each keeps. */
-  private readonly holds = new Map<number, number[]>();
+  /** Partitions whose WAL compaction is running, and through which index. */
+  private readonly compactingThrough = new Map<number, number>();
+  /** Retention holds by partition. */
+  private readonly holds = new Map<number, HoldRecord[]>();
 
   private readonly replicationHandlers: ReplicationHandler[] = [];
   private readonly restoreHandlers: RestoreHandler[] = [];
@@ -165,7 +167,25 @@ export class RaftManager {
       stateTransfer,
       compactAfterEntries,
       snapshotChunkBytes,
-      compact: (partition, through, done) => this.walScheduler.maintain(() => this.wal.compact(partition, through), done),
+      sendAlone: (message) => this.transport.send(message.to, [message]),
+      compact: (partition, through, done) => {
+        let at = 0;
+        this.walScheduler.maintain(
+          async () => {
+            // Read the holds when the compaction runs: one may have been taken since it was decided.
+            at = Math.min(through, this.retentionFloor(partition));
+            if (at <= 0) return;
+            this.compactingThrough.set(partition, at);
+            try {
+              await this.wal.compact(partition, at);
+            } finally {
+              this.compactingThrough.delete(partition);
+            }
+          },
+          (error) => done(error, at),
+        );
+      },
+      breakHolds: (partition, through) => this.breakHolds(partition, through),
       setMeta: (key, value, done) => this.walScheduler.maintain(() => this.wal.setMeta(key, value), done),
       retentionFloor: (partition) => this.retentionFloor(partition),
       nextTransferId: () => ++this.transferIds,
@@ -289,23 +309,32 @@ export class RaftManager {
    * backup reads the log). Holds are local to this node and do not survive a restart.
    */
   acquireRetentionHold(partition: number, fromIndex: number): RetentionHold {
-    this.partition(partition, true);
+    const p = this.partition(partition, true);
     if (!Number.isSafeInteger(fromIndex) || fromIndex < 1) invalid('fromIndex', `must be an integer log index ≥ 1, got ${String(fromIndex)}`);
+    const gone = Math.max(p.compactedIndex, this.compactingThrough.get(partition) ?? 0);
+    if (fromIndex <= gone) {
+      invalid('fromIndex', `(${fromIndex}) is compacted away on partition ${partition}: the log begins at ${gone + 1}; hold from there or later`);
+    }
     let list = this.holds.get(partition);
     if (list === undefined) {
       list = [];
       this.holds.set(partition, list);
     }
-    list.push(fromIndex);
+    const record: HoldRecord = { fromIndex, broken: false };
+    list.push(record);
+    const holds = list;
     let released = false;
     return {
       partition,
       fromIndex,
+      get intact(): boolean {
+        return !record.broken;
+      },
       release: () => {
         if (released) return;
         released = true;
-        const i = list.indexOf(fromIndex);
-        if (i >= 0) list.splice(i, 1);
+        const i = holds.indexOf(record);
+        if (i >= 0) holds.splice(i, 1);
       },
     };
   }
@@ -314,8 +343,20 @@ export class RaftManager {
     const list = this.holds.get(partition);
     if (list === undefined || list.length === 0) return Number.POSITIVE_INFINITY;
     let min = Number.POSITIVE_INFINITY;
-    for (const i of list) if (i < min) min = i;
+    for (const h of list) if (h.fromIndex < min) min = h.fromIndex;
     return min - 1;
+  }
+
+  /** An installed snapshot replaced the log through `through`: holds on entries it removed cannot be kept. */
+  private breakHolds(partition: number, through: number): void {
+    for (const h of this.holds.get(partition) ?? []) {
+      if (h.broken || h.fromIndex > through) continue;
+      h.broken = true;
+      this.logger.warn(
+        { partition, fromIndex: h.fromIndex, snapshot: through },
+        'a snapshot install replaced entries a retention hold kept (this node had fallen behind the leader\'s compacted log); the hold is no longer intact',
+      );
+    }
   }
 
   // ---- leadership ----
@@ -675,6 +716,11 @@ export class RaftManager {
     for (const p of this.partitionList) p.stop();
     this.outbox.clear();
   }
+}
+
+interface HoldRecord {
+  readonly fromIndex: number;
+  broken: boolean;
 }
 
 function subscribe<T>(list: T[], handler: T): Unsubscribe {

@@ -82,6 +82,12 @@ export type Unsubscribe = () => void;
 export interface RetentionHold {
   readonly partition: number;
   readonly fromIndex: number;
+  /**
+   * False once this node installed a snapshot covering `fromIndex` (it had fallen behind the leader's
+   * compacted log, so the held entries could not be kept): entries from `fromIndex` up to the snapshot
+   * are gone from this node's log. Compaction itself never passes a hold.
+   */
+  readonly intact: boolean;
   /** Lets compaction pass the hold again. Calling it twice does nothing. */
   release(): void;
 }

@@ -1,37 +1,10 @@
 import { MessageType, type Message } from '../../src/raft/message.js';
 import { EMPTY_HARD_STATE } from '../../src/raft/state.js';
 import { Cluster, drain, log, msg, node } from './cluster.js';
+import { compactedBehindN3, isSnapshot, transferSnapshots } from './snapshot-helpers.js';
 
-const isSnapshot = (m: Message): boolean => m.type === MessageType.Snapshot;
 
-/**
- * What the runtime does with a Snapshot request: the leader exports the application's state at its
- * applied index, and once every chunk arrived the follower steps one Snapshot covering that index.
- */
-function transferSnapshots(c: Cluster): Message[] {
-  const requests = c.take(isSnapshot);
-  for (const r of requests) {
-    const leader = c.raft(r.from);
-    const applied = leader.status().applied;
-    c.stepInto(msg({ type: MessageType.Snapshot, from: r.from, to: r.to, term: r.term, index: applied, logTerm: leader.term(applied) ?? -1 }));
-  }
-  c.processAll();
-  return requests;
-}
 
-/** n1 leads a 3-node group; n3 is cut off while n1 commits and compacts `count` entries. */
-function compactedBehindN3(count: number): Cluster {
-  const c = new Cluster(['n1', 'n2', 'n3']);
-  c.elect('n1');
-  c.isolate('n3');
-  for (let i = 0; i < count; i++) c.propose('n1', `x${i}`);
-  c.stabilize();
-  const applied = c.raft('n1').status().applied;
-  c.raft('n1').compact(applied);
-  c.raft('n2').compact(c.raft('n2').status().applied);
-  c.heal();
-  return c;
-}
 
 describe('snapshot after compaction', () => {
   it('a follower behind the compacted prefix is asked for a snapshot, not sent Appends', () => {
@@ -168,16 +141,19 @@ describe('snapshot after compaction', () => {
     expect(c.raft('n3').status().commit).toBe(c.raft('n1').status().commit);
   });
 
-  it('reportSnapshot(false) makes the leader ask again at once; reportSnapshot(true) changes nothing', () => {
+  it('reportSnapshot(false) makes the leader probe past the compacted prefix and ask again when the member still lacks it', () => {
     const c = compactedBehindN3(3);
     c.tick('n1');
     c.stabilize((m) => !isSnapshot(m));
     expect(c.drop(isSnapshot)).toHaveLength(1);
     c.raft('n1').reportSnapshot('n3', true);
     c.processAll();
-    expect(c.queue.filter(isSnapshot)).toEqual([]);
+    expect(c.queue).toEqual([]);
     c.raft('n1').reportSnapshot('n3', false);
     c.processAll();
+    const base = c.raft('n1').status().firstIndex - 1;
+    expect(c.queue).toEqual([expect.objectContaining({ type: MessageType.Append, to: 'n3', index: base })]);
+    c.stabilize((m) => !isSnapshot(m));
     expect(c.queue.filter(isSnapshot)).toHaveLength(1);
   });
 
