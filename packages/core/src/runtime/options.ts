@@ -37,7 +37,12 @@ export interface RaftManagerOptions {
   readonly pendingProposalTimeoutMs?: number;
   /** Entries a partition holds for clients (queued proposals plus committed entries the application has not finished) before answering `ProposalQueueFull`. Default 65536. */
   readonly maxQueuedProposals?: number;
-  /** fsync every WAL batch. Turning it off risks losing acknowledged writes on a power failure. Default true. */
+  /**
+   * fsync every WAL batch. Turning it off means a power failure or kernel crash can lose votes and
+   * entries this node acknowledged: Raft's guarantees (one leader per term, no acknowledged write lost)
+   * then no longer hold. A process crash alone loses nothing the WAL adapter had handed to the OS.
+   * Default true.
+   */
   readonly syncWal?: boolean;
   /** Append messages in flight per follower and partition. Default 256. */
   readonly maxInflightMessages?: number;
