@@ -11,8 +11,8 @@ module.exports = {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
   moduleNameMapper: {
-    '^@kommander/core$': '<rootDir>/packages/core/src/index.ts',
-    '^@kommander/testkit$': '<rootDir>/packages/testkit/src/index.ts',
+    // Every workspace package by its TypeScript entry (their dist is ESM, which jest's CommonJS cannot load).
+    '^@kommander/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };
