@@ -295,3 +295,18 @@ describe('learners', () => {
     await expect(cluster.nodes[0]!.raft.joinCluster()).rejects.toThrow(/options.learners names "n9"/);
   });
 });
+
+describe('members()', () => {
+  it('is empty before joinCluster and lists the discovery nodes after it', async () => {
+    const { InMemoryNetwork } = await import('../../src/memory/in-memory-network.js');
+    const { InMemoryWal } = await import('../../src/memory/in-memory-wal.js');
+    const { StaticDiscovery } = await import('../../src/memory/static-discovery.js');
+    const { RaftManager } = await import('../../src/runtime/raft-manager.js');
+    const network = new InMemoryNetwork();
+    const raft = new RaftManager({ node: 'a', wal: new InMemoryWal(), transport: network.transport('a'), discovery: new StaticDiscovery(['a', 'b', 'c']) });
+    expect(raft.members()).toEqual([]);
+    await raft.joinCluster();
+    expect(raft.members()).toEqual(['a', 'b', 'c']);
+    await raft.leaveCluster();
+  });
+});

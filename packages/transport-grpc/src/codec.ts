@@ -1,0 +1,172 @@
+import { EntryKind, MessageType, type Entry, type Message, type NodeId } from '@kommander/core';
+import { status } from '@grpc/grpc-js';
+import {
+  EntryKind as WireEntryKind,
+  MessageType as WireMessageType,
+  StreamRequest,
+  type Entry as WireEntry,
+  type Message as WireMessage,
+} from './gen/kommander/transport/v1/transport.js';
+
+/*
+ * Core messages ↔ protobuf frames. The wire enums are the core's values plus one, because protobuf
+ * reserves 0 for "not set": a frame that leaves a type out is then refused instead of read as Append.
+ */
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MESSAGE_TYPES = Object.values(MessageType).length;
+const ENTRY_KINDS = Object.values(EntryKind).length;
+
+function encodeEntry(e: Entry): WireEntry {
+  return {
+    index: BigInt(e.index),
+    term: BigInt(e.term),
+    kind: (e.kind + 1) as WireEntryKind,
+    type: e.type,
+    data: e.data,
+    time: { physical: BigInt(e.time.physical), counter: BigInt(e.time.counter) },
+  };
+}
+
+function encodeMessage(m: Message): WireMessage {
+  return {
+    type: (m.type + 1) as WireMessageType,
+    partition: BigInt(m.partition),
+    from: m.from,
+    to: m.to,
+    term: BigInt(m.term),
+    logTerm: BigInt(m.logTerm),
+    index: BigInt(m.index),
+    entries: m.entries.length === 0 ? [] : m.entries.map(encodeEntry),
+    commit: BigInt(m.commit),
+    reject: m.reject,
+    rejectHint: BigInt(m.rejectHint),
+    context: BigInt(m.context),
+  };
+}
+
+/** Encodes one batch as one `StreamRequest` frame. Throws (a RangeError from BigInt) only for non-integer numbers, which the core never produces. */
+export function encodeBatch(messages: readonly Message[]): Uint8Array {
+  return StreamRequest.encode({ messages: messages.map(encodeMessage) }).finish();
+}
+
+/** Who a frame must come from and go to, and what the receiver accepts. */
+export interface FrameContext {
+  /** The verified caller: every message's `from`. */
+  readonly sender: NodeId;
+  /** This node: every message's `to`. */
+  readonly self: NodeId;
+  /** Partitions are 0 .. partitions-1 when set. */
+  readonly partitions: number | undefined;
+}
+
+/** A refused frame: the gRPC status to end the stream with and a message naming the problem. */
+export interface Refusal {
+  readonly code: status;
+  readonly details: string;
+}
+
+export type DecodeResult = { readonly ok: true; readonly messages: Message[] } | { readonly ok: false; readonly refusal: Refusal };
+
+class FrameError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function count(where: string, value: bigint, min: bigint): number {
+  if (value < min) {
+    throw new FrameError(status.INVALID_ARGUMENT, `${where} is ${value}: it must not be ${min === 0n ? 'negative' : `below ${min}`}`);
+  }
+  if (value > MAX_SAFE) throw new FrameError(status.INVALID_ARGUMENT, `${where} is ${value}: it must not exceed 2^53-1`);
+  return Number(value);
+}
+
+function decodeEntry(where: string, e: WireEntry): Entry {
+  const kind = e.kind - 1;
+  if (!Number.isInteger(kind) || kind < 0 || kind >= ENTRY_KINDS) {
+    throw new FrameError(status.INVALID_ARGUMENT, `${where}.kind is ${e.kind}: expected 1..${ENTRY_KINDS} (ENTRY_KIND_NOOP..ENTRY_KIND_CHECKPOINT)`);
+  }
+  const time = e.time ?? { physical: 0n, counter: 0n };
+  return {
+    index: count(`${where}.index`, e.index, 1n),
+    term: count(`${where}.term`, e.term, 0n),
+    kind: kind as EntryKind,
+    type: e.type,
+    data: e.data,
+    time: { physical: count(`${where}.time.physical`, time.physical, 0n), counter: count(`${where}.time.counter`, time.counter, 0n) },
+  };
+}
+
+function decodeMessage(where: string, m: WireMessage, context: FrameContext): Message {
+  const type = m.type - 1;
+  if (!Number.isInteger(type) || type < 0 || type >= MESSAGE_TYPES) {
+    throw new FrameError(status.INVALID_ARGUMENT, `${where}.type is ${m.type}: expected 1..${MESSAGE_TYPES} (MESSAGE_TYPE_APPEND..MESSAGE_TYPE_SNAPSHOT)`);
+  }
+  if (m.from !== context.sender) {
+    throw new FrameError(
+      status.PERMISSION_DENIED,
+      `${where}.from is ${JSON.stringify(m.from.slice(0, 100))} but the stream was opened by ${JSON.stringify(context.sender)}: a node may only send its own messages`,
+    );
+  }
+  if (m.to !== context.self) {
+    throw new FrameError(
+      status.INVALID_ARGUMENT,
+      `${where}.to is ${JSON.stringify(m.to.slice(0, 100))} but this node is ${JSON.stringify(context.self)}: send each message to the node it is addressed to`,
+    );
+  }
+  const partition = count(`${where}.partition`, m.partition, 0n);
+  if (context.partitions !== undefined && partition >= context.partitions) {
+    throw new FrameError(
+      status.INVALID_ARGUMENT,
+      `${where}.partition is ${partition}: this node has partitions 0..${context.partitions - 1}`,
+    );
+  }
+  const entries = m.entries.length === 0 ? [] : m.entries.map((e, i) => decodeEntry(`${where}.entries[${i}]`, e));
+  return {
+    type: type as MessageType,
+    partition,
+    from: m.from,
+    to: m.to,
+    term: count(`${where}.term`, m.term, 0n),
+    logTerm: count(`${where}.logTerm`, m.logTerm, 0n),
+    index: count(`${where}.index`, m.index, 0n),
+    entries,
+    commit: count(`${where}.commit`, m.commit, 0n),
+    reject: m.reject,
+    rejectHint: count(`${where}.rejectHint`, m.rejectHint, 0n),
+    context: count(`${where}.context`, m.context, 0n),
+  };
+}
+
+/**
+ * Decodes and checks one frame. Either every message of the frame is valid and returned, or the frame is
+ * refused as a whole with a status and a message naming the first problem: nothing of a refused frame
+ * reaches the node.
+ */
+export function decodeBatch(frame: Uint8Array, context: FrameContext): DecodeResult {
+  let request: StreamRequest;
+  try {
+    request = StreamRequest.decode(frame);
+  } catch (error) {
+    return {
+      ok: false,
+      refusal: {
+        code: status.INVALID_ARGUMENT,
+        details: `the frame is not a valid kommander.transport.v1.StreamRequest (${(error as Error).message}); encode it with the generated code of proto/kommander/transport/v1`,
+      },
+    };
+  }
+  if (request.messages.length === 0) {
+    return { ok: false, refusal: { code: status.INVALID_ARGUMENT, details: 'the frame holds no message: send at least one message per frame' } };
+  }
+  try {
+    return { ok: true, messages: request.messages.map((m, i) => decodeMessage(`messages[${i}]`, m, context)) };
+  } catch (error) {
+    if (error instanceof FrameError) return { ok: false, refusal: { code: error.code, details: error.message } };
+    throw error;
+  }
+}
