@@ -55,3 +55,15 @@ export type { InMemoryWalOptions, InMemoryWalStats } from './memory/in-memory-wa
 export { InMemoryNetwork, InMemoryTransport } from './memory/in-memory-network.js';
 export type { InMemoryNetworkOptions, InMemoryNetworkStats, LinkFilter } from './memory/in-memory-network.js';
 export { StaticDiscovery } from './memory/static-discovery.js';
+
+export {
+  decodeMessageBatch,
+  encodeMessageBatch,
+  encodeMessageJson,
+  joinMessageBatchJson,
+  MAX_NODE_ID_LENGTH,
+  MESSAGE_BATCH_JSON_SCHEMA,
+  parseMessageBatch,
+} from './codec/message-json.js';
+export type { MessageBatch, MessageJsonError, MessageJsonResult } from './codec/message-json.js';
+export { decodeBase64, encodeBase64 } from './codec/base64.js';

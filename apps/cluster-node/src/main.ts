@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * One Kommander node as a process: `kommander-node --id 127.0.0.1:7001 --peers 127.0.0.1:7001,127.0.0.1:7002,...`.
+ * A Fastify host serves a small key-value API (the application), the read-only admin routes and, with
+ * REST, the node-to-node routes; gRPC listens on the --id port instead. Prints one JSON line
+ * `{"event":"ready",...}` once joined, and leaves the cluster cleanly on SIGTERM or SIGINT.
+ */
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { InMemoryWal, RaftManager, RaftOperationStatus, StaticDiscovery, type Transport, type Wal } from '@kommander/core';
+import { kommanderRoutes, type RaftInbound } from '@kommander/fastify-routes';
+import { GrpcTransport } from '@kommander/transport-grpc';
+import { RestTransport } from '@kommander/transport-rest';
+import { RocksDbWal } from '@kommander/wal-rocksdb';
+import { SqliteWal } from '@kommander/wal-sqlite';
+import { parseOptions, type NodeOptions } from './options.js';
+import { encodePut, KvState } from './state.js';
+
+function createWal(options: NodeOptions): Wal {
+  switch (options.wal) {
+    case 'memory':
+      return new InMemoryWal();
+    case 'sqlite':
+      return new SqliteWal({ path: join(options.data, 'wal.sqlite'), sync: options.sync });
+    case 'rocksdb':
+      return new RocksDbWal({ path: join(options.data, 'wal.rocksdb'), sync: options.sync });
+  }
+}
+
+/** With gRPC the Raft messages do not arrive over HTTP: the node-to-node route answers 503. */
+const NO_HTTP_INBOUND: RaftInbound = { receive: () => false };
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  let raft: RaftManager | undefined;
+  const members = (): Iterable<string> => raft?.members() ?? [];
+  const state = new KvState();
+  const rest = options.transport === 'rest' ? new RestTransport({ node: options.id }) : undefined;
+  const transport: Transport = rest ?? new GrpcTransport({ node: options.id, members, host: options.host });
+  const node = new RaftManager({
+    node: options.id,
+    initialPartitions: options.partitions,
+    wal: createWal(options),
+    transport,
+    discovery: new StaticDiscovery(options.peers),
+    tickMs: options.tickMs,
+    syncWal: options.sync,
+    stateTransfer: state,
+  });
+  raft = node;
+  node.onReplicationReceived((partition, log) => state.apply(partition, log));
+  node.onLogRestored((partition, log) => state.apply(partition, log));
+
+  const app = Fastify({ logger: false });
+  await app.register(kommanderRoutes, { node, inbound: rest ?? NO_HTTP_INBOUND });
+  app.post<{ Params: { key: string }; Body: { value: string } }>(
+    '/kv/:key',
+    { schema: { body: { type: 'object', required: ['value'], additionalProperties: false, properties: { value: { type: 'string' } } } } },
+    async (request, reply) => {
+      const { key } = request.params;
+      const partition = node.getPartitionKey(key);
+      if (!node.amILeaderQuick(partition)) {
+        return reply.code(421).send({ error: 'not the leader of this key\'s partition', partition, leader: node.partitionStatus(partition).leader });
+      }
+      const result = await node.replicateLogs(partition, 'put', encodePut(key, request.body.value));
+      if (result.status !== RaftOperationStatus.Success) return reply.code(503).send({ error: result.status, partition });
+      return { partition, index: result.lastIndex };
+    },
+  );
+  app.get<{ Params: { key: string } }>('/kv/:key', async (request, reply) => {
+    const partition = node.getPartitionKey(request.params.key);
+    const value = state.get(partition, request.params.key);
+    if (value === undefined) return reply.code(404).send({ error: 'no such key', partition });
+    return { partition, value };
+  });
+  app.get<{ Params: { partition: string } }>('/applied/:partition', async (request, reply) => {
+    const partition = Number(request.params.partition);
+    if (!node.partitions().includes(partition)) return reply.code(404).send({ error: `no partition ${request.params.partition}` });
+    return { partition, sequence: state.sequence(partition) };
+  });
+
+  // With REST the routes must listen before the node joins, so that peers reach it at once.
+  await app.listen({ host: options.host, port: options.httpPort });
+  await node.joinCluster();
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address !== null ? address.port : options.httpPort;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', id: options.id, transport: options.transport, wal: options.wal, httpPort, pid: process.pid })}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    node
+      .leaveCluster()
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import type { Message, NodeId, PartitionStatus } from '@kommander/core';
+
+/**
+ * What the routes read from the local node: a `RaftManager` fits as it is. Kept structural so tests and
+ * other hosts can pass their own.
+ */
+export interface KommanderNode {
+  /** This node's id: batches whose messages are addressed elsewhere are refused. */
+  readonly node: NodeId;
+  /** The cluster members this node accepts Raft messages from (used when no `members` option is given). */
+  members(): readonly NodeId[];
+  /** Every partition on this node (0 = system). */
+  partitions(): readonly number[];
+  /** A point-in-time view of one partition (only called for ids `partitions()` lists). */
+  partitionStatus(partition: number): PartitionStatus;
+}
+
+/**
+ * The receiving end the node-to-node route hands valid batches to: `RestTransport` of
+ * `@kommander/transport-rest` implements it.
+ */
+export interface RaftInbound {
+  /**
+   * Delivers one batch, already validated and addressed to this node. Returns `false` when the node is
+   * not accepting messages now (not started or stopped); the route then answers 503 so the sender backs off.
+   */
+  receive(messages: readonly Message[]): boolean | void;
+}
+
+/** Options of the `kommanderRoutes` plugin. */
+export interface KommanderRoutesOptions {
+  /** The local node (a `RaftManager`), decorated onto the instance as `fastify.kommander`. Required. */
+  readonly node: KommanderNode;
+  /** Where valid batches go (the node's `RestTransport`). Required. */
+  readonly inbound: RaftInbound;
+  /** The senders whose batches are accepted. Default: `() => node.members()`. */
+  readonly members?: () => Iterable<NodeId>;
+  /** Largest accepted request body, in bytes; larger ones get 413. Default 32 MiB (the transport's default batch limit is 16 MiB). */
+  readonly bodyLimit?: number;
+  /** Where the routes are mounted. Default `'/v1/raft'`. Must start with `/` and not end with one. */
+  readonly prefix?: string;
+}
