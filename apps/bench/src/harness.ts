@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { RaftOperationStatus, type RaftManager } from '@kommander/core';
 
 /** One benchmark result line; every scenario prints these fields (and `fsyncsPerEntry` where a WAL syncs). */
@@ -58,10 +59,7 @@ export async function runLoad(options: {
     onWindow === undefined
       ? []
       : [setTimeout(() => onWindow('start'), warmup), setTimeout(() => onWindow('end'), end - start)];
-  // Preallocated and grown by doubling: a plain array of millions of numbers would add GC work that the
-  // benchmark then charges to the library.
-  let latencies = new Float64Array(1 << 20);
-  let entries = 0;
+  const latencies = new LatencyLog(1 << 20);
   let measuredEnd = end;
 
   async function proposer(slot: number): Promise<void> {
@@ -73,14 +71,7 @@ export async function runLoad(options: {
       const result = await leader.replicateLogs(p, 'bench', payload);
       const t1 = performance.now();
       if (result.status === RaftOperationStatus.Success) {
-        if (t0 >= measureFrom && t1 <= end) {
-          if (entries === latencies.length) {
-            const grown = new Float64Array(latencies.length * 2);
-            grown.set(latencies);
-            latencies = grown;
-          }
-          latencies[entries++] = t1 - t0;
-        }
+        if (t0 >= measureFrom && t1 <= end) latencies.record(t1 - t0);
       } else if (result.status === RaftOperationStatus.NodeIsNotLeader) {
         leaders.set(p, await leaderOf(nodes, p));
       }
@@ -90,13 +81,7 @@ export async function runLoad(options: {
   await Promise.all(Array.from({ length: inflight }, (_, i) => proposer(i)));
   for (const t of windowTimers) clearTimeout(t);
   measuredEnd = Math.min(measuredEnd, performance.now());
-  const measured = latencies.subarray(0, entries).sort();
-  return {
-    entries,
-    seconds: round((measuredEnd - measureFrom) / 1000, 3),
-    p50Ms: round(percentile(measured, 0.5), 3),
-    p99Ms: round(percentile(measured, 0.99), 3),
-  };
+  return { seconds: round((measuredEnd - measureFrom) / 1000, 3), ...latencies.summary() };
 }
 
 async function leaderOf(nodes: readonly RaftManager[], partition: number): Promise<RaftManager> {
@@ -107,6 +92,37 @@ async function leaderOf(nodes: readonly RaftManager[], partition: number): Promi
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`partition ${partition} has no leader`);
+}
+
+/**
+ * Latencies of the measured window, in milliseconds: preallocated and grown by doubling, since a plain
+ * array of millions of numbers would add GC work that the benchmark then charges to the system measured.
+ */
+export class LatencyLog {
+  private values: Float64Array;
+  private count = 0;
+
+  constructor(initialCapacity = 1 << 16) {
+    this.values = new Float64Array(initialCapacity);
+  }
+
+  record(ms: number): void {
+    if (this.count === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.count++] = ms;
+  }
+
+  get entries(): number {
+    return this.count;
+  }
+
+  summary(): { entries: number; p50Ms: number; p99Ms: number } {
+    const sorted = this.values.subarray(0, this.count).sort();
+    return { entries: this.count, p50Ms: round(percentile(sorted, 0.5), 3), p99Ms: round(percentile(sorted, 0.99), 3) };
+  }
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -134,4 +150,18 @@ export function clusterResult(
 export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the caller binds it right after; the race is acceptable for benchmarks and tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
 }

@@ -4,9 +4,11 @@
  */
 import type { BenchResult, Scenario } from './harness.js';
 import { durableScenarios } from './scenarios/durable.js';
+import { etcdScenarios, etcdSkipped } from './scenarios/etcd.js';
 import { inMemoryScenarios } from './scenarios/in-memory.js';
+import { networkedScenarios } from './scenarios/networked.js';
 
-const scenarios: Scenario[] = [...inMemoryScenarios, ...durableScenarios];
+const scenarios: Scenario[] = [...inMemoryScenarios, ...durableScenarios, ...networkedScenarios, ...etcdScenarios];
 
 function parseArgs(argv: readonly string[]): { filter: string; seconds: number } {
   let filter = '';
@@ -25,6 +27,10 @@ function parseArgs(argv: readonly string[]): { filter: string; seconds: number }
 async function main(): Promise<void> {
   const { filter, seconds } = parseArgs(process.argv.slice(2));
   const selected = scenarios.filter((s) => s.name.includes(filter));
+  if (selected.length === 0 && etcdSkipped !== undefined && ['etcd-i1', 'etcd-i64', 'etcd-i256'].some((n) => n.includes(filter))) {
+    process.stderr.write(`${etcdSkipped}\n`);
+    return;
+  }
   if (selected.length === 0) {
     throw new Error(`no scenario matches "${filter}"; scenarios: ${scenarios.map((s) => s.name).join(', ')}`);
   }
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
     results.push(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
+  for (const line of compareWithEtcd(results)) process.stdout.write(`${JSON.stringify(line)}\n`);
   console.table(
     results.map((r) => ({
       scenario: r.scenario,
@@ -44,6 +51,24 @@ async function main(): Promise<void> {
       'p99 ms': r.p99Ms,
     })),
   );
+}
+
+/** Issue 4's goal: each networked Kommander result against etcd at the same number of proposals in flight. */
+function compareWithEtcd(results: readonly BenchResult[]): object[] {
+  const out: object[] = [];
+  for (const r of results) {
+    if (!r.scenario.includes('-3proc-')) continue;
+    const etcd = results.find((e) => e.wal === 'etcd' && e.inflight === r.inflight);
+    if (etcd === undefined || etcd.entriesPerSec === 0) continue;
+    out.push({
+      comparison: `${r.scenario} vs ${etcd.scenario}`,
+      throughputRatio: Math.round((r.entriesPerSec / etcd.entriesPerSec) * 100) / 100,
+      p99Ms: r.p99Ms,
+      etcdP99Ms: etcd.p99Ms,
+      lowerP99: r.p99Ms < etcd.p99Ms,
+    });
+  }
+  return out;
 }
 
 main().then(

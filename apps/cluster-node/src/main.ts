@@ -13,6 +13,7 @@ import { GrpcTransport } from '@kommander/transport-grpc';
 import { RestTransport } from '@kommander/transport-rest';
 import { RocksDbWal } from '@kommander/wal-rocksdb';
 import { SqliteWal } from '@kommander/wal-sqlite';
+import { runLoad } from '@kommander/bench/harness';
 import { parseOptions, type NodeOptions } from './options.js';
 import { encodePut, KvState } from './state.js';
 
@@ -78,6 +79,43 @@ async function main(): Promise<void> {
     if (!node.partitions().includes(partition)) return reply.code(404).send({ error: `no partition ${request.params.partition}` });
     return { partition, sequence: state.sequence(partition) };
   });
+
+  // For benchmarks: hand a partition's leadership to another node, and drive load from this node.
+  app.post<{ Params: { partition: string }; Body: { to: string } }>(
+    '/transfer/:partition',
+    { schema: { body: { type: 'object', required: ['to'], additionalProperties: false, properties: { to: { type: 'string' } } } } },
+    async (request, reply) => {
+      const partition = Number(request.params.partition);
+      if (!node.partitions().includes(partition)) return reply.code(404).send({ error: `no partition ${request.params.partition}` });
+      if (!options.peers.includes(request.body.to)) return reply.code(400).send({ error: `${request.body.to} is not a member` });
+      return { status: await node.transferLeadership(partition, request.body.to) };
+    },
+  );
+  app.post<{ Body: { partitions: number; inflight: number; seconds: number; payloadBytes: number } }>(
+    '/bench',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['partitions', 'inflight', 'seconds', 'payloadBytes'],
+          additionalProperties: false,
+          properties: {
+            partitions: { type: 'integer', minimum: 1 },
+            inflight: { type: 'integer', minimum: 1, maximum: 65536 },
+            seconds: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+            payloadBytes: { type: 'integer', minimum: 0, maximum: 1048576 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { partitions } = request.body;
+      for (let p = 1; p <= partitions; p++) {
+        if (!node.amILeaderQuick(p)) return reply.code(409).send({ error: `this node does not lead partition ${p}: move leadership here first (POST /transfer/${p})` });
+      }
+      return runLoad({ nodes: [node], ...request.body });
+    },
+  );
 
   // With REST the routes must listen before the node joins, so that peers reach it at once.
   await app.listen({ host: options.host, port: options.httpPort });

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { clusterResult, freePort, type BenchResult, type LoadResult, type Scenario } from '../harness.js';
+
+/** The built apps/cluster-node entry (the bench runs from the repository root). */
+const NODE_MAIN = resolve(process.cwd(), 'apps/cluster-node/dist/main.js');
+const PAYLOAD = 16;
+
+interface Proc {
+  readonly id: string;
+  readonly httpPort: number;
+  readonly child: ChildProcess;
+}
+
+
+function startNode(args: readonly string[], id: string, httpPort: number): Promise<Proc> {
+  const child = spawn(process.execPath, [NODE_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done, fail) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"event":"ready"')) done({ id, httpPort, child });
+    });
+    child.once('exit', (code) => fail(new Error(`cluster node ${id} exited (${code}) before it was ready: ${stderr}`)));
+  });
+}
+
+async function call(port: number, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Moves the leadership of partitions 1..n to `target`, asking each current leader to hand it over. */
+async function gatherLeadership(procs: readonly Proc[], target: Proc, partitions: number): Promise<void> {
+  const byId = new Map(procs.map((p) => [p.id, p]));
+  for (let p = 1; p <= partitions; p++) {
+    for (let attempt = 0; ; attempt++) {
+      const leader = String((await call(target.httpPort, `/v1/raft/partitions/${p}/leader`)).body.leader ?? '');
+      if (leader === target.id) break;
+      const from = byId.get(leader);
+      if (from !== undefined) await call(from.httpPort, `/transfer/${p}`, { to: target.id });
+      if (attempt > 200) throw new Error(`could not move partition ${p}'s leadership to ${target.id}`);
+      // Pacing while the election the transfer started completes.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number): Scenario {
+  const name = `${transport}-3proc-p${partitions}-i${inflight}`;
+  return {
+    name,
+    async run({ seconds }): Promise<BenchResult> {
+      const root = mkdtempSync(join(tmpdir(), `kommander-bench-${transport}-`));
+      const procs: Proc[] = [];
+      try {
+        const ids: { id: string; httpPort: number }[] = [];
+        for (let i = 0; i < 3; i++) {
+          const raftPort = await freePort();
+          ids.push({ id: `127.0.0.1:${raftPort}`, httpPort: transport === 'rest' ? raftPort : await freePort() });
+        }
+        const peers = ids.map((n) => n.id).join(',');
+        const started = await Promise.all(
+          ids.map((n) =>
+            startNode(
+              ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', 'rocksdb', '--data', join(root, n.id.replace(':', '_')),
+                '--partitions', String(partitions), '--http-port', String(n.httpPort)],
+              n.id,
+              n.httpPort,
+            ),
+          ),
+        );
+        procs.push(...started);
+        const driver = procs[0]!;
+        await gatherLeadership(procs, driver, partitions);
+        const r = await call(driver.httpPort, '/bench', { partitions, inflight, seconds, payloadBytes: PAYLOAD });
+        if (r.status !== 200) throw new Error(`${name}: /bench answered ${r.status}: ${JSON.stringify(r.body)}`);
+        return clusterResult(name, { nodes: 3, wal: 'rocksdb', transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
+      } finally {
+        for (const p of procs) p.child.kill('SIGKILL');
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Issue 4: 3 processes (apps/cluster-node) on loopback over gRPC and REST, RocksDB WAL with fsync, 16-byte
+ * payloads, 1 / 64 / 256 proposals in flight, 1 and 8 partitions. Every partition's leadership is moved to
+ * the first node, which drives the load in-process (the proposals do not cross a client API).
+ */
+export const networkedScenarios: Scenario[] = (['grpc', 'rest'] as const).flatMap((t) =>
+  [1, 8].flatMap((p) => [1, 64, 256].map((i) => networked(t, p, i))),
+);
