@@ -1,6 +1,6 @@
 import { RaftOperationStatus } from '../../src/runtime/status.js';
 import { text } from './cluster-harness.js';
-import { checkpoint, cluster, firstIndex, P, write } from './snapshot-apps.js';
+import { checkpoint, cluster, compactedPastDown, firstIndex, P, write } from './snapshot-apps.js';
 
 describe('compaction', () => {
   it('compacts memory and WAL through the last checkpoint once enough entries were applied', async () => {
@@ -95,16 +95,7 @@ describe('compaction', () => {
 describe('snapshots', () => {
   it('a member behind the compacted log is caught up with the application state and continues from the log', async () => {
     const { c, apps } = cluster({ transfer: true });
-    await c.start();
-    const leader = await c.leader(P);
-    const down = c.nodes.find((n) => n !== leader)!;
-    await write(c, leader, 1, 5);
-    await c.runUntil(() => apps.of(down.id).length === 5);
-    c.crash(down.id);
-    await write(c, leader, 6, 20);
-    await checkpoint(c, leader);
-    await write(c, leader, 21, 45);
-    await c.runUntil(() => firstIndex(leader) > 10, 5_000);
+    const { leader, down } = await compactedPastDown(c, apps);
     const back = await c.restart(down.id, 2);
     apps.attach(back);
     await c.runUntil(() => apps.imports.some((i) => i.node === down.id), 5_000);

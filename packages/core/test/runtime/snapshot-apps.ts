@@ -88,3 +88,21 @@ export function firstIndex(n: TestNode): number {
   return n.raft.partitionStatus(P).firstIndex;
 }
 
+
+/**
+ * A leader with a follower (`down`) that was crashed while the leader wrote, checkpointed and compacted
+ * past what `down` holds. `down` is still crashed when this returns.
+ */
+export async function compactedPastDown(c: TestCluster, apps: Apps): Promise<{ leader: TestNode; down: TestNode }> {
+  await c.start();
+  const leader = await c.leader(P);
+  const down = c.nodes.find((n) => n !== leader)!;
+  await write(c, leader, 1, 5);
+  await c.runUntil(() => apps.of(down.id).length === 5);
+  c.crash(down.id);
+  await write(c, leader, 6, 20);
+  await checkpoint(c, leader);
+  await write(c, leader, 21, 45);
+  await c.runUntil(() => firstIndex(leader) > 10, 5_000);
+  return { leader, down };
+}

@@ -8,29 +8,12 @@ import { MessageType, type Message } from '../../src/raft/message.js';
 import type { InMemoryTransport } from '../../src/memory/in-memory-network.js';
 import { RaftOperationStatus } from '../../src/runtime/status.js';
 import { TestCluster, text, type TestNode } from './cluster-harness.js';
-import { Apps, checkpoint, cluster, firstIndex, P, write } from './snapshot-apps.js';
+import { Apps, checkpoint, cluster, compactedPastDown, firstIndex, P, write } from './snapshot-apps.js';
 
 const IDS = ['a', 'b', 'c'];
 
 const isChunk = (m: Message): boolean => m.type === MessageType.Snapshot && m.entries.length > 0;
 
-/**
- * A leader with a follower (`down`) that was crashed while the leader wrote, checkpointed and compacted
- * past what `down` holds. `down` is still crashed when this returns.
- */
-async function compactedPastDown(c: TestCluster, apps: Apps): Promise<{ leader: TestNode; down: TestNode }> {
-  await c.start();
-  const leader = await c.leader(P);
-  const down = c.nodes.find((n) => n !== leader)!;
-  await write(c, leader, 1, 5);
-  await c.runUntil(() => apps.of(down.id).length === 5);
-  c.crash(down.id);
-  await write(c, leader, 6, 20);
-  await checkpoint(c, leader);
-  await write(c, leader, 21, 45);
-  await c.runUntil(() => firstIndex(leader) > 10, 5_000);
-  return { leader, down };
-}
 
 describe('snapshot review: export failures', () => {
   it('R1 a failing exportState is retried at most once per tick, not in a busy loop', async () => {
