@@ -224,8 +224,10 @@ export class Partition {
   }
 
   receive(message: Message): void {
-    if (message.type === MessageType.Snapshot && message.entries.length > 0) {
-      this.enqueue(Lane.Replication, () => this.onSnapshotChunk(message));
+    if (message.type === MessageType.Snapshot) {
+      // Only chunks travel between nodes: the protocol's own Snapshot requests never leave the leader, and
+      // stepping one without its state would replace the log with nothing to install.
+      if (message.entries.length > 0) this.enqueue(Lane.Replication, () => this.onSnapshotChunk(message));
       return;
     }
     const lane = message.type === MessageType.Vote || message.type === MessageType.VoteResponse ||

@@ -495,3 +495,22 @@ describe('snapshot review: without state transfer', () => {
     }
   });
 });
+
+describe('snapshot messages from the network', () => {
+  it('a Snapshot message without state (never sent by a correct node) is ignored instead of stopping the node', async () => {
+    const { c, apps } = cluster({ transfer: true });
+    await c.start();
+    const leader = await c.leader(P);
+    const follower = c.nodes.find((n) => n !== leader)!;
+    await write(c, leader, 1, 3);
+    await c.runUntil(() => apps.of(follower.id).length === 3);
+    const term = follower.raft.partitionStatus(P).term;
+    (follower.transport as InMemoryTransport).receive([
+      { type: MessageType.Snapshot, partition: P, from: leader.id, to: follower.id, term, logTerm: term, index: 100, entries: [], commit: 0, reject: false, rejectHint: 0, context: 0 },
+    ]);
+    await write(c, leader, 4, 6);
+    await c.runUntil(() => apps.of(follower.id).length === 6);
+    expect(follower.raft.partitionStatus(P)).toMatchObject({ firstIndex: 1 });
+    expect(apps.of(follower.id)).toEqual(apps.of(leader.id));
+  });
+});
