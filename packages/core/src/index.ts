@@ -67,3 +67,24 @@ export {
 } from './codec/message-json.js';
 export type { MessageBatch, MessageJsonError, MessageJsonResult } from './codec/message-json.js';
 export { decodeBase64, encodeBase64 } from './codec/base64.js';
+
+export {
+  DEFAULT_MAX_NONCES,
+  DEFAULT_MAX_SKEW_MS,
+  MAX_SKEW_LIMIT_MS,
+  MIN_SECRET_BYTES,
+  NODE_AUTH_HEADERS,
+  RequestVerifier,
+  signRequest,
+  validateNodeAuth,
+} from './auth/node-auth.js';
+export type {
+  DisabledNodeAuth,
+  NodeAuth,
+  RequestVerifierOptions,
+  SharedSecretNodeAuth,
+  SignedHeaders,
+  SignRequestInput,
+  VerifyRequestInput,
+  VerifyResult,
+} from './auth/node-auth.js';

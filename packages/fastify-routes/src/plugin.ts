@@ -1,4 +1,12 @@
-import { decodeMessageBatch, MESSAGE_BATCH_JSON_SCHEMA, type Message, type NodeId, type PartitionStatus } from '@kommander/core';
+import {
+  decodeMessageBatch,
+  MESSAGE_BATCH_JSON_SCHEMA,
+  RequestVerifier,
+  validateNodeAuth,
+  type Message,
+  type NodeId,
+  type PartitionStatus,
+} from '@kommander/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -37,6 +45,7 @@ class RouteError extends Error {
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
@@ -57,7 +66,15 @@ const FASTIFY_MESSAGES: Readonly<Record<string, (limit: number) => string>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'the Content-Length header does not match the body; send the exact byte length',
 };
 
-function validateOptions(options: KommanderRoutesOptions): { bodyLimit: number; prefix: string } {
+interface ValidOptions {
+  readonly bodyLimit: number;
+  readonly prefix: string;
+  /** Set when `auth` is in shared-secret mode. */
+  readonly verifier: RequestVerifier | null;
+  readonly adminAuth: boolean;
+}
+
+function validateOptions(options: KommanderRoutesOptions): ValidOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('@kommander/fastify-routes: options must be an object with `node` and `inbound`');
   const { node, inbound } = options;
   if (node === null || typeof node !== 'object' || typeof node.node !== 'string' || typeof node.partitions !== 'function' || typeof node.partitionStatus !== 'function' || typeof node.members !== 'function') {
@@ -77,11 +94,31 @@ function validateOptions(options: KommanderRoutesOptions): { bodyLimit: number; 
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || prefix.endsWith('/')) {
     throw new TypeError(`@kommander/fastify-routes: options.prefix must start with '/' and not end with one, got ${JSON.stringify(prefix)}`);
   }
-  return { bodyLimit, prefix };
+  const auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, '@kommander/fastify-routes: options.auth');
+  const verifier = auth.mode === 'shared-secret' ? new RequestVerifier(auth.maxSkewMs === undefined ? { secret: auth.secret } : { secret: auth.secret, maxSkewMs: auth.maxSkewMs }) : null;
+  const adminAuth = options.adminAuth ?? false;
+  if (typeof adminAuth !== 'boolean') throw new TypeError(`@kommander/fastify-routes: options.adminAuth must be a boolean, got ${typeof adminAuth}`);
+  if (adminAuth && verifier === null) throw new TypeError("@kommander/fastify-routes: options.adminAuth needs options.auth in 'shared-secret' mode");
+  return { bodyLimit, prefix, verifier, adminAuth };
+}
+
+/** The senders authenticated by the verifier, per request (for the `from` check after decoding). */
+type Senders = WeakMap<FastifyRequest, NodeId>;
+
+/**
+ * Verifies a request's signature over its raw body; throws 401/403 with what is wrong. Records the
+ * authenticated sender.
+ */
+function authenticate(verifier: RequestVerifier, senders: Senders, request: FastifyRequest, raw: Buffer): void {
+  const result = verifier.verify({ method: request.method, path: request.url, headers: request.headers, body: raw });
+  if (!result.ok) {
+    throw new RouteError(result.status, result.status === 401 ? 'KOMMANDER_UNAUTHENTICATED' : 'KOMMANDER_FORBIDDEN', `request refused by node authentication: ${result.reason}`);
+  }
+  senders.set(request, result.sender);
 }
 
 async function kommanderRoutesPlugin(fastify: FastifyInstance, options: KommanderRoutesOptions): Promise<void> {
-  const { bodyLimit, prefix } = validateOptions(options);
+  const { bodyLimit, prefix, verifier, adminAuth } = validateOptions(options);
   const { node, inbound } = options;
   const members = options.members ?? (() => node.members());
   fastify.decorate('kommander', node);
@@ -95,33 +132,43 @@ async function kommanderRoutesPlugin(fastify: FastifyInstance, options: Kommande
       );
       // Only JSON is accepted here: anything else is answered 415 instead of reaching the decoder.
       scope.removeAllContentTypeParsers();
-      // JSON.parse, not secure-json-parse: the decoder reads only known own fields into fresh objects,
-      // and refuses `__proto__` as an unknown field.
-      scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-        if (body === '') {
-          done(new RouteError(400, 'KOMMANDER_EMPTY_BODY', 'the body is empty; send a JSON message batch { "from", "messages" }'), undefined);
-          return;
-        }
-        try {
-          done(null, JSON.parse(body as string));
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          done(new RouteError(400, 'KOMMANDER_MALFORMED_JSON', `the body is not well-formed JSON (${reason}); send a JSON message batch`), undefined);
-        }
+      // The parser keeps the raw bytes: the message route authenticates them (when `auth` is on) before
+      // anything is decoded, then parses them itself (see `decodeBody`).
+      scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+        done(null, body);
       });
-      // A place for node authentication: a preValidation/onRequest hook added to this scope verifies a
-      // request before its body is decoded.
-      registerMessageRoute(scope, node, inbound, members);
-      registerAdminRoutes(scope, node);
+      const senders: Senders = new WeakMap();
+      registerMessageRoute(scope, node, inbound, members, verifier, senders);
+      registerAdminRoutes(scope, node, adminAuth ? verifier : null, senders);
     },
     { prefix },
   );
 }
 
-function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbound: RaftInbound, members: () => Iterable<NodeId>): void {
+/**
+ * The message route's body, from the raw bytes the parser kept: authenticated first (when `auth` is on),
+ * then parsed. JSON.parse, not secure-json-parse: the decoder reads only known own fields into fresh
+ * objects, and refuses `__proto__` as an unknown field.
+ */
+function decodeBody(request: FastifyRequest, verifier: RequestVerifier | null, senders: Senders): void {
+  const raw = Buffer.isBuffer(request.body) ? request.body : null;
+  if (verifier !== null) authenticate(verifier, senders, request, raw ?? Buffer.alloc(0));
+  if (raw === null) return; // no body at all: the decoder says what is missing
+  if (raw.byteLength === 0) throw new RouteError(400, 'KOMMANDER_EMPTY_BODY', 'the body is empty; send a JSON message batch { "from", "messages" }');
+  try {
+    request.body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RouteError(400, 'KOMMANDER_MALFORMED_JSON', `the body is not well-formed JSON (${reason}); send a JSON message batch`);
+  }
+}
+
+function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbound: RaftInbound, members: () => Iterable<NodeId>, verifier: RequestVerifier | null, senders: Senders): void {
   scope.post(
     '/messages',
     {
+      // Before validation: node authentication over the raw body, then JSON parsing.
+      preValidation: async (request) => decodeBody(request, verifier, senders),
       schema: {
         description: 'Node-to-node Raft messages: one batch from one sender, for any partitions.',
         body: MESSAGE_BATCH_JSON_SCHEMA,
@@ -137,6 +184,10 @@ function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbou
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
       const batch = request.body as { readonly from: NodeId; readonly messages: readonly Message[] };
+      const sender = senders.get(request);
+      if (verifier !== null && batch.from !== sender) {
+        throw new RouteError(403, 'KOMMANDER_SENDER_MISMATCH', `the batch says it is from ${JSON.stringify(batch.from)}, but the request is signed by ${JSON.stringify(sender)}; a node may only send its own batches`, 'from');
+      }
       if (!isMember(members, batch.from)) {
         throw new RouteError(403, 'KOMMANDER_NOT_A_MEMBER', `sender ${JSON.stringify(batch.from)} is not a member of this cluster; only members may send Raft messages to ${JSON.stringify(node.node)}`, 'from');
       }
@@ -159,7 +210,9 @@ function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbou
   );
 }
 
-function registerAdminRoutes(scope: FastifyInstance, node: KommanderNode): void {
+function registerAdminRoutes(scope: FastifyInstance, node: KommanderNode, verifier: RequestVerifier | null, senders: Senders): void {
+  // Open unless `adminAuth`: then each GET must be signed (over its body, normally empty).
+  const guard = verifier === null ? {} : { preValidation: async (request: FastifyRequest) => authenticate(verifier, senders, request, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)) };
   const statuses = (): PartitionStatus[] => node.partitions().map((p) => node.partitionStatus(p));
   const onePartition = (request: FastifyRequest): PartitionStatus => {
     const raw = (request.params as { partition: string }).partition;
@@ -175,7 +228,7 @@ function registerAdminRoutes(scope: FastifyInstance, node: KommanderNode): void 
 
   scope.get(
     '/status',
-    { schema: { description: 'This node: id, members, partition count and the partitions it leads.', response: { 200: nodeStatusSchema, ...errorResponses } } },
+    { ...guard, schema: { description: 'This node: id, members, partition count and the partitions it leads.', response: { 200: nodeStatusSchema, ...errorResponses } } },
     async () => {
       const list = statuses();
       return { node: node.node, members: [...node.members()], partitions: list.length, leaderOf: list.filter((s) => s.leader === node.node).map((s) => s.partition) };
@@ -183,17 +236,17 @@ function registerAdminRoutes(scope: FastifyInstance, node: KommanderNode): void 
   );
   scope.get(
     '/partitions',
-    { schema: { description: 'Every partition: role, leader, term, commit and applied indexes.', response: { 200: partitionListSchema, ...errorResponses } } },
+    { ...guard, schema: { description: 'Every partition: role, leader, term, commit and applied indexes.', response: { 200: partitionListSchema, ...errorResponses } } },
     async () => ({ partitions: statuses() }),
   );
   scope.get(
     '/partitions/:partition',
-    { schema: { description: 'One partition’s status; 404 for an unknown partition.', params: partitionParamsSchema, response: { 200: partitionStatusSchema, ...errorResponses } } },
+    { ...guard, schema: { description: 'One partition’s status; 404 for an unknown partition.', params: partitionParamsSchema, response: { 200: partitionStatusSchema, ...errorResponses } } },
     async (request) => onePartition(request),
   );
   scope.get(
     '/partitions/:partition/leader',
-    { schema: { description: 'The leader of one partition as this node knows it; 404 for an unknown partition.', params: partitionParamsSchema, response: { 200: leaderSchema, ...errorResponses } } },
+    { ...guard, schema: { description: 'The leader of one partition as this node knows it; 404 for an unknown partition.', params: partitionParamsSchema, response: { 200: leaderSchema, ...errorResponses } } },
     async (request) => {
       const s = onePartition(request);
       return { partition: s.partition, leader: s.leader, known: s.leader !== '', term: s.term };

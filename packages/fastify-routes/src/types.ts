@@ -1,4 +1,4 @@
-import type { Message, NodeId, PartitionStatus } from '@kommander/core';
+import type { Message, NodeAuth, NodeId, PartitionStatus } from '@kommander/core';
 
 /**
  * What the routes read from the local node: a `RaftManager` fits as it is. Kept structural so tests and
@@ -39,4 +39,17 @@ export interface KommanderRoutesOptions {
   readonly bodyLimit?: number;
   /** Where the routes are mounted. Default `'/v1/raft'`. Must start with `/` and not end with one. */
   readonly prefix?: string;
+  /**
+   * Node authentication of `POST /messages`. Default `{ mode: 'disabled' }`. With
+   * `{ mode: 'shared-secret', secret, maxSkewMs? }` every batch must be signed by a `RestTransport` holding
+   * the same secret; it is verified over the raw body before the body is decoded, and the batch's `from`
+   * must be the signed sender. Checked at `register`.
+   */
+  readonly auth?: NodeAuth;
+  /**
+   * Also require signed requests on the admin GET endpoints (signed over an empty body with
+   * `signRequest` of `@kommander/core`). Default false: the admin endpoints are read-only and stay open.
+   * Needs `auth` in `shared-secret` mode.
+   */
+  readonly adminAuth?: boolean;
 }

@@ -1,6 +1,9 @@
-import { decodeMessageBatch, encodeMessageBatch, EntryKind, MessageType, type Message } from '@kommander/core';
+import { decodeMessageBatch, encodeMessageBatch, EntryKind, MessageType, signRequest, type Message } from '@kommander/core';
 import { Prng } from '@kommander/testkit';
 import { batchJson, call, closeClient, host, MEMBERS, message, PARTITIONS, PEER, post, SELF, type Answer } from './helpers.js';
+
+const SECRET = 'fuzz-secret-fuzz-secret-fuzz-sec';
+const MAX_SKEW_MS = 5000;
 
 /** Fuzz seed: KOMMANDER_FUZZ_SEED to replay a failure, otherwise a fresh one (printed with every failure). */
 const SEED = Number(process.env.KOMMANDER_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -200,6 +203,98 @@ test(`fuzz: ${PER_ENDPOINT} random and mutated payloads to every endpoint, never
     expect(res.statusCode).toBe(200);
     expect(inbound.batches.length).toBe(before + 1);
     expect(inbound.batches[before]?.[0]?.index).toBe(424242);
+  } finally {
+    await app.close();
+  }
+}, 60_000);
+
+type Signing = 'signed' | 'unsigned' | 'wrong-secret' | 'other-body' | 'flipped' | 'missing' | 'expired' | 'replay';
+const SIGNINGS: readonly Signing[] = ['signed', 'signed', 'signed', 'unsigned', 'wrong-secret', 'other-body', 'flipped', 'missing', 'expired', 'replay'];
+const AUTH_HEADERS = ['x-kommander-sender', 'x-kommander-timestamp', 'x-kommander-nonce', 'x-kommander-signature'] as const;
+
+/** One character of a header value changed, or the value replaced by junk. */
+function flip(value: string): string {
+  if (random() < 0.2) return pick(['', ' ', '0', 'x'.repeat(70), '%', '%zz', '-1', '1e3', 'f'.repeat(32), 'F'.repeat(64)]);
+  const at = int(value.length);
+  const ch = value[at] === '0' ? '1' : '0';
+  return value.slice(0, at) + ch + value.slice(at + 1);
+}
+
+test(`fuzz with shared-secret auth: ${PER_ENDPOINT} payloads with bad signatures among the mutations, only correctly signed ones ever delivered`, async () => {
+  const { app, inbound } = await host({ auth: { mode: 'shared-secret', secret: SECRET, maxSkewMs: MAX_SKEW_MS } });
+  try {
+    const counts = new Map<string, number>();
+    let lastAccepted: { headers: Record<string, string>; payload: string | Buffer } | null = null;
+    let deliveredBySigned = 0;
+    await run(PER_ENDPOINT, async (i) => {
+      const { payload, contentType } = fuzzBody();
+      let signing = pick(SIGNINGS);
+      if (signing === 'replay' && lastAccepted === null) signing = 'unsigned';
+      const sign = (secret: string, body: string | Buffer, now = Date.now()): Record<string, string> => ({
+        ...signRequest({ secret, method: 'POST', path: '/v1/raft/messages', sender: random() < 0.9 ? PEER : pick(MEMBERS), body, now }),
+      });
+      let headers: Record<string, string> = {};
+      let body: string | Buffer = payload;
+      switch (signing) {
+        case 'signed':
+          headers = sign(SECRET, payload);
+          break;
+        case 'unsigned':
+          break;
+        case 'wrong-secret':
+          headers = sign('wrong-secret-wrong-secret-wrong!', payload);
+          break;
+        case 'other-body':
+          headers = sign(SECRET, payload);
+          body = mutateText(String(payload)) + (random() < 0.5 ? ' ' : '');
+          if (body === String(payload)) body += ' ';
+          break;
+        case 'flipped': {
+          headers = sign(SECRET, payload);
+          const name = pick(AUTH_HEADERS);
+          const changed = flip(headers[name]!);
+          headers[name] = changed === headers[name] ? `${changed}0` : changed;
+          break;
+        }
+        case 'missing':
+          headers = sign(SECRET, payload);
+          delete headers[pick(AUTH_HEADERS)];
+          break;
+        case 'expired':
+          headers = sign(SECRET, payload, Date.now() + (random() < 0.5 ? -1 : 1) * (MAX_SKEW_MS + 1000 + int(10 ** 9)));
+          break;
+        case 'replay':
+          ({ headers, payload: body } = lastAccepted!);
+          break;
+      }
+      const res = await call(app, { method: 'POST', url: '/v1/raft/messages', headers: { 'content-type': contentType, ...headers }, payload: body });
+      checkAnswer(`POST (${signing}) #${i} ${JSON.stringify(String(body).slice(0, 200))}`, res);
+      const key = `${signing} ${res.statusCode}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      if (signing === 'signed') {
+        if (res.statusCode === 200) {
+          lastAccepted = { headers, payload: body };
+          // A batch with messages reaches the inbound as one batch (concurrent requests make counting them here racy).
+          if ((res.json() as { accepted: number }).accepted > 0) deliveredBySigned += 1;
+        }
+        return;
+      }
+      // Not correctly signed: refused before decoding (401), or earlier by the parser stage (413/415).
+      const context = `seed ${SEED}: ${signing} POST #${i} answered ${res.statusCode} ${res.body.slice(0, 300)}`;
+      if (![401, 413, 415].includes(res.statusCode)) throw new Error(`${context}: expected 401 (replay with KOMMANDER_FUZZ_SEED=${SEED})`);
+      if (res.statusCode === 401 && signing === 'replay' && !/replayed nonce/.test(res.json().message)) throw new Error(`${context}: a replay must be refused as one`);
+      if (res.statusCode === 401 && signing === 'expired' && !/expired timestamp/.test(res.json().message)) throw new Error(`${context}: must say expired`);
+    });
+    // Only correctly signed requests delivered anything; each kind of bad signature was tried and refused.
+    expect(inbound.batches.length).toBe(deliveredBySigned);
+    expect(deliveredBySigned).toBeGreaterThan(0);
+    for (const signing of ['unsigned', 'wrong-secret', 'other-body', 'flipped', 'missing', 'expired', 'replay']) expect({ seed: SEED, signing, refused: (counts.get(`${signing} 401`) ?? 0) > 0 }).toEqual({ seed: SEED, signing, refused: true });
+    for (const m of inbound.messages) expect({ seed: SEED, to: m.to, member: MEMBERS.includes(m.from) }).toEqual({ seed: SEED, to: SELF, member: true });
+    // The node still serves signed batches afterwards.
+    const payload = batchJson([message({ index: 434343 })]);
+    const res = await call(app, { method: 'POST', url: '/v1/raft/messages', headers: { 'content-type': 'application/json', ...signRequest({ secret: SECRET, method: 'POST', path: '/v1/raft/messages', sender: PEER, body: payload }) }, payload });
+    expect(res.statusCode).toBe(200);
+    expect(inbound.batches.at(-1)?.[0]?.index).toBe(434343);
   } finally {
     await app.close();
   }

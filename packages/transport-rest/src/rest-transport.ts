@@ -1,6 +1,16 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { encodeMessageJson, joinMessageBatchJson, type Message, type MessageHandler, type NodeId, type Transport } from '@kommander/core';
+import {
+  encodeMessageJson,
+  joinMessageBatchJson,
+  signRequest,
+  validateNodeAuth,
+  type Message,
+  type MessageHandler,
+  type NodeAuth,
+  type NodeId,
+  type Transport,
+} from '@kommander/core';
 
 /** Options of {@link RestTransport}. */
 export interface RestTransportOptions {
@@ -28,6 +38,12 @@ export interface RestTransportOptions {
   readonly maxBackoffMs?: number;
   /** Called for each dropped batch with the peer and why (unreachable, timeout, 4xx answer, too large). Default: none. */
   readonly onError?: (peer: NodeId, error: Error) => void;
+  /**
+   * Node authentication. Default `{ mode: 'disabled' }`. With `{ mode: 'shared-secret', secret }` every
+   * request is signed (HMAC-SHA256 over method, path, sender, timestamp, nonce and the SHA-256 of the exact
+   * body bytes); the peers' routes must be registered with the same secret. Checked in the constructor.
+   */
+  readonly auth?: NodeAuth;
 }
 
 /** Counters of {@link RestTransport.stats} since the transport was created. */
@@ -77,6 +93,7 @@ export class RestTransport implements Transport {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onError: ((peer: NodeId, error: Error) => void) | undefined;
+  private readonly auth: NodeAuth;
   private readonly peers = new Map<NodeId, Peer>();
   private handler: MessageHandler | null = null;
   private httpAgent: HttpAgent | null = null;
@@ -102,6 +119,9 @@ export class RestTransport implements Transport {
     if (this.maxBackoffMs < this.initialBackoffMs) throw new TypeError('RestTransport: options.maxBackoffMs must be ≥ initialBackoffMs');
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('RestTransport: options.onError must be a function');
     this.onError = options.onError;
+    this.auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, 'RestTransport: options.auth');
+    // The node id goes into a header when signing: fail now, not at the first request.
+    if (this.auth.mode === 'shared-secret') signRequest({ secret: this.auth.secret, method: 'POST', path: this.path, sender: this.node, body: '' });
   }
 
   async start(handler: MessageHandler): Promise<void> {
@@ -214,11 +234,13 @@ export class RestTransport implements Transport {
     const agent = https ? this.httpsAgent : this.httpAgent;
     if (agent === null) return;
     this.counters.requests += 1;
-    const options = {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    };
+    const bytes = Buffer.from(body, 'utf8');
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': bytes.byteLength };
+    if (this.auth.mode === 'shared-secret') {
+      // Signed over the exact bytes sent and the exact request target; a resend gets a fresh nonce.
+      Object.assign(headers, signRequest({ secret: this.auth.secret, method: 'POST', path: `${p.url.pathname}${p.url.search}`, sender: this.node, body: bytes }));
+    }
+    const options = { method: 'POST', agent, headers };
     const req = https ? httpsRequest(p.url, options) : httpRequest(p.url, options);
     p.inFlight = req;
     let settled = false;
@@ -262,7 +284,7 @@ export class RestTransport implements Transport {
     });
     req.on('error', finish);
     req.on('close', () => finish(new Error(`the connection to ${p.id} closed before an answer`)));
-    req.end(body);
+    req.end(bytes);
   }
 
   private backOff(p: Peer): void {

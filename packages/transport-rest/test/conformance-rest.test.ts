@@ -1,4 +1,4 @@
-import type { NodeId } from '@kommander/core';
+import type { NodeAuth, NodeId } from '@kommander/core';
 import { transportConformance, type TransportCluster } from '@kommander/testkit';
 import type { FastifyInstance } from 'fastify';
 import { RestTransport } from '../src/index.js';
@@ -10,9 +10,10 @@ const MAX_BATCH_BYTES = 512 * 1024;
 
 /**
  * Every node: a Fastify host on 127.0.0.1 with the routes and a RestTransport. Every directed link goes
- * through its own TCP proxy, so `cut` closes real connections and refuses new ones.
+ * through its own TCP proxy, so `cut` closes real connections and refuses new ones. With `auth`, the
+ * transports sign and the routes verify every request.
  */
-async function httpCluster(nodeIds: readonly NodeId[]): Promise<TransportCluster> {
+async function httpCluster(nodeIds: readonly NodeId[], auth?: NodeAuth): Promise<TransportCluster> {
   const ports = new Map<NodeId, number>();
   const hosts = new Map<NodeId, FastifyInstance>();
   const transports = new Map<NodeId, RestTransport>();
@@ -26,10 +27,11 @@ async function httpCluster(nodeIds: readonly NodeId[]): Promise<TransportCluster
       maxBatchBytes: MAX_BATCH_BYTES,
       initialBackoffMs: 10,
       maxBackoffMs: 100,
+      ...(auth === undefined ? {} : { auth }),
     });
   const startNode = async (id: NodeId, port: number): Promise<RestTransport> => {
     const transport = makeTransport(id);
-    const host = await startHost(stubNode(id, nodeIds, PARTITIONS), transport, port);
+    const host = await startHost(stubNode(id, nodeIds, PARTITIONS), transport, port, undefined, auth);
     ports.set(id, host.port);
     hosts.set(id, host.app);
     transports.set(id, transport);
@@ -71,6 +73,13 @@ async function httpCluster(nodeIds: readonly NodeId[]): Promise<TransportCluster
 transportConformance({
   name: 'REST over HTTP',
   test,
-  factory: httpCluster,
+  factory: (ids) => httpCluster(ids),
+  supports: { ordered: true, restart: true, cut: true, sizeLimit: true },
+});
+
+transportConformance({
+  name: 'REST over HTTP with shared-secret authentication',
+  test,
+  factory: (ids) => httpCluster(ids, { mode: 'shared-secret', secret: 'conformance-secret-of-32-bytes!!', maxSkewMs: 10_000 }),
   supports: { ordered: true, restart: true, cut: true, sizeLimit: true },
 });

@@ -1,6 +1,6 @@
 import { createServer, Socket, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Message, NodeId, PartitionStatus } from '@kommander/core';
+import type { Message, NodeAuth, NodeId, PartitionStatus } from '@kommander/core';
 import { kommanderRoutes, type KommanderNode } from '@kommander/fastify-routes';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RestTransport, type RestTransportOptions } from '../src/index.js';
@@ -81,9 +81,9 @@ export function stubNode(id: NodeId, members: readonly NodeId[], partitions: rea
 }
 
 /** One node's Fastify host on 127.0.0.1 serving the routes for `transport`. `port` 0 picks a free one. */
-export async function startHost(node: KommanderNode, transport: RestTransport, port = 0, bodyLimit?: number): Promise<{ app: FastifyInstance; port: number }> {
+export async function startHost(node: KommanderNode, transport: RestTransport, port = 0, bodyLimit?: number, auth?: NodeAuth): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({ logger: false });
-  await app.register(kommanderRoutes, { node, inbound: transport, ...(bodyLimit === undefined ? {} : { bodyLimit }) });
+  await app.register(kommanderRoutes, { node, inbound: transport, ...(bodyLimit === undefined ? {} : { bodyLimit }), ...(auth === undefined ? {} : { auth }) });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, port: (app.server.address() as AddressInfo).port };
 }
