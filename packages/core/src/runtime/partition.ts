@@ -556,9 +556,7 @@ export class Partition {
 
   /** Takes the protocol's snapshot requests out of the outgoing messages; they are served by {@link exportSnapshot}. */
   private takeSnapshotRequests(messages: readonly Message[]): readonly Message[] {
-    let requests = 0;
-    for (let i = 0; i < messages.length; i++) if (messages[i]!.type === MessageType.Snapshot) requests++;
-    if (requests === 0) return messages;
+    if (!messages.some(isSnapshotMessage)) return messages;
     const rest: Message[] = [];
     for (const m of messages) {
       if (m.type !== MessageType.Snapshot) {
@@ -837,6 +835,10 @@ export class Partition {
 }
 
 function noopResolve(): void {}
+
+function isSnapshotMessage(m: Message): boolean {
+  return m.type === MessageType.Snapshot;
+}
 
 function ignoreRelease(): void {}
 

@@ -14,6 +14,18 @@ const IDS = ['a', 'b', 'c'];
 
 const isChunk = (m: Message): boolean => m.type === MessageType.Snapshot && m.entries.length > 0;
 
+/** Drops every snapshot chunk from `leader` to `down` (other messages pass) and collects them, for a test to deliver by hand. */
+function withholdChunks(c: TestCluster, leader: TestNode, down: TestNode): Message[] {
+  const captured: Message[] = [];
+  c.network.setLinkFilter((from, to, messages) => {
+    if (from !== leader.id || to !== down.id) return true;
+    const chunks = messages.filter(isChunk);
+    captured.push(...chunks);
+    return chunks.length === 0;
+  });
+  return captured;
+}
+
 
 describe('snapshot review: export failures', () => {
   it('R1 a failing exportState is retried at most once per tick, not in a busy loop', async () => {
@@ -81,13 +93,7 @@ describe('snapshot review: chunk transport', () => {
     // replacing the newer assembly, so every chunk of the newest transfer arriving is enough to install it.
     const { c, apps } = cluster({ transfer: true, extra: { snapshotChunkBytes: 16 } });
     const { leader, down } = await compactedPastDown(c, apps);
-    const captured: Message[] = [];
-    c.network.setLinkFilter((from, to, messages) => {
-      if (from !== leader.id || to !== down.id) return true;
-      const chunks = messages.filter(isChunk);
-      captured.push(...chunks);
-      return chunks.length === 0;
-    });
+    const captured = withholdChunks(c, leader, down);
     const back = await c.restart(down.id, 2);
     apps.attach(back);
     const transfers = (): number[] => [...new Set(captured.map((m) => m.context))];
@@ -140,13 +146,7 @@ describe('snapshot review: chunk transport', () => {
   it('lost, duplicated and reordered chunks of one transfer install the state exactly once', async () => {
     const { c, apps } = cluster({ transfer: true, extra: { snapshotChunkBytes: 16 } });
     const { leader, down } = await compactedPastDown(c, apps);
-    const captured: Message[] = [];
-    c.network.setLinkFilter((from, to, messages) => {
-      if (from !== leader.id || to !== down.id) return true;
-      const chunks = messages.filter(isChunk);
-      captured.push(...chunks);
-      return chunks.length === 0;
-    });
+    const captured = withholdChunks(c, leader, down);
     const back = await c.restart(down.id, 2);
     apps.attach(back);
     await c.runUntil(() => captured.length > 0 && captured.length === captured[0]!.commit, 5_000);
