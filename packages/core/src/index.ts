@@ -75,12 +75,18 @@ export {
   MIN_SECRET_BYTES,
   NODE_AUTH_HEADERS,
   RequestVerifier,
+  certificateNames,
+  checkPeerIdentity,
+  nodeTlsOptions,
   signRequest,
   validateNodeAuth,
 } from './auth/node-auth.js';
 export type {
   DisabledNodeAuth,
+  MutualTlsNodeAuth,
   NodeAuth,
+  NodeTlsOptions,
+  Pem,
   RequestVerifierOptions,
   SharedSecretNodeAuth,
   SignedHeaders,

@@ -48,3 +48,5 @@ export { formatViolation } from './sim/invariants/violation.js';
 export type { InvariantName, Violation } from './sim/invariants/violation.js';
 export { dataKey, entryIdentity } from './sim/invariants/identity.js';
 export type { EntryContent } from './sim/invariants/identity.js';
+export { createTestPki } from './pki.js';
+export type { IssueOptions, IssuedCertificate, TestPki } from './pki.js';

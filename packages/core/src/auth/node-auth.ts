@@ -1,7 +1,7 @@
 /**
- * Node authentication for node-to-node requests. Modes: `disabled` (tests, trusted networks) and
- * `shared-secret` (every request signed with HMAC-SHA256). Mutual TLS comes later as a third member of
- * {@link NodeAuth}.
+ * Node authentication for node-to-node requests. Modes: `disabled` (tests, trusted networks),
+ * `shared-secret` (every request signed with HMAC-SHA256) and `mutual-tls` (both ends present certificates
+ * issued by the cluster's CA; see {@link MutualTlsNodeAuth}).
  *
  * Shared-secret signing: the sender adds four headers,
  *   x-kommander-sender     the sender's node id, percent-encoded (encodeURIComponent)
@@ -16,11 +16,11 @@
  * timestamp is more than `maxSkewMs` away from its own clock, whose signature does not match (compared in
  * constant time), or whose (sender, nonce) it has already accepted within the last 2 × `maxSkewMs`.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, createHmac, createPrivateKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { invalid } from '../runtime/validation.js';
 
 /** How a node authenticates the requests it sends and receives. */
-export type NodeAuth = DisabledNodeAuth | SharedSecretNodeAuth;
+export type NodeAuth = DisabledNodeAuth | SharedSecretNodeAuth | MutualTlsNodeAuth;
 
 /** No authentication: every request is accepted (tests, or a network that is trusted by other means). */
 export interface DisabledNodeAuth {
@@ -34,6 +34,30 @@ export interface SharedSecretNodeAuth {
   readonly secret: string | Uint8Array;
   /** Largest accepted difference between the sender's timestamp and the receiver's clock. Default 30000 ms. */
   readonly maxSkewMs?: number;
+}
+
+/** PEM text, as a string or the bytes of a file. */
+export type Pem = string | Uint8Array;
+
+/**
+ * Mutual TLS: every connection between nodes is TLS (1.2 or later) and both ends present a certificate
+ * that chains to `ca`; the client also checks the server's name against the address it dialled.
+ *
+ * Identity: with `peerIdentity: 'node-id'` (the default) a peer's certificate must name the node id the
+ * peer sends as — its subject CN, or one of its DNS, IP or URI subject alternative names, equals the id
+ * (for an endpoint id such as `10.0.0.5:7001` use the CN) — so that a member's certificate cannot be used
+ * to speak for another member. `'ca'` accepts any certificate of the CA for any member id.
+ */
+export interface MutualTlsNodeAuth {
+  readonly mode: 'mutual-tls';
+  /** The CA certificate(s) that issue the members' certificates (PEM; several may be concatenated). */
+  readonly ca: Pem;
+  /** This node's certificate (PEM, optionally followed by intermediates); used as server and client certificate. */
+  readonly cert: Pem;
+  /** The private key of `cert` (PEM, unencrypted). */
+  readonly key: Pem;
+  /** How a peer certificate binds to a node id; default `'node-id'`. */
+  readonly peerIdentity?: 'node-id' | 'ca';
 }
 
 export const NODE_AUTH_HEADERS = {
@@ -69,12 +93,16 @@ const SIGNATURE = /^[0-9a-f]{64}$/;
  */
 export function validateNodeAuth(auth: unknown, argument = 'auth'): NodeAuth {
   if (auth === null || typeof auth !== 'object' || Array.isArray(auth)) {
-    invalid(argument, `must be an object { mode: 'disabled' } or { mode: 'shared-secret', secret }, got ${auth === null ? 'null' : Array.isArray(auth) ? 'an array' : typeof auth}`);
+    invalid(argument, `must be an object { mode: 'disabled' }, { mode: 'shared-secret', secret } or { mode: 'mutual-tls', ca, cert, key }, got ${auth === null ? 'null' : Array.isArray(auth) ? 'an array' : typeof auth}`);
   }
   const mode = (auth as { mode?: unknown }).mode;
   if (mode === 'disabled') return auth as DisabledNodeAuth;
+  if (mode === 'mutual-tls') {
+    checkMutualTls(auth as MutualTlsNodeAuth, argument);
+    return auth as MutualTlsNodeAuth;
+  }
   if (mode !== 'shared-secret') {
-    invalid(`${argument}.mode`, `must be 'disabled' or 'shared-secret', got ${typeof mode === 'string' ? JSON.stringify(mode.slice(0, 40)) : String(mode)}`);
+    invalid(`${argument}.mode`, `must be 'disabled', 'shared-secret' or 'mutual-tls', got ${typeof mode === 'string' ? JSON.stringify(mode.slice(0, 40)) : String(mode)}`);
   }
   const { secret, maxSkewMs } = auth as { secret?: unknown; maxSkewMs?: unknown };
   if (secret === undefined || secret === null) invalid(`${argument}.secret`, `is required in 'shared-secret' mode (at least ${MIN_SECRET_BYTES} bytes, the same on every member)`);
@@ -257,4 +285,149 @@ function bodyHash(body: string | Uint8Array): string {
 
 function sign(key: Buffer, method: string, path: string, sender: string, timestamp: string, nonce: string, hash: string): string {
   return createHmac('sha256', key).update(`${method.toUpperCase()}\n${path}\n${sender}\n${timestamp}\n${nonce}\n${hash}`, 'utf8').digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Mutual TLS
+
+/** Options for `tls.createSecureContext`, `https.createServer`, `https.Agent` or `grpc.credentials` made from a {@link MutualTlsNodeAuth}. */
+export interface NodeTlsOptions {
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** Servers ask for a client certificate… */
+  readonly requestCert: true;
+  /** …and refuse connections whose certificate does not chain to `ca` (clients refuse such servers). */
+  readonly rejectUnauthorized: true;
+  readonly minVersion: 'TLSv1.2';
+}
+
+/** The TLS options of a node in `mutual-tls` mode (validated first: throws like {@link validateNodeAuth}). */
+export function nodeTlsOptions(auth: MutualTlsNodeAuth, argument = 'auth'): NodeTlsOptions {
+  checkMutualTls(auth, argument);
+  return { ca: pemBuffer(auth.ca), cert: pemBuffer(auth.cert), key: pemBuffer(auth.key), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+}
+
+/**
+ * The names a certificate gives its holder: the subject CN and every DNS, IP and URI subject alternative
+ * name. Accepts an `X509Certificate`, PEM/DER bytes, or Node's `PeerCertificate` (`socket.getPeerCertificate()`).
+ */
+export function certificateNames(certificate: X509Certificate | Uint8Array | string | { readonly raw?: Uint8Array; readonly subject?: { readonly CN?: string | string[] }; readonly subjectaltname?: string }): string[] {
+  let cn: string | string[] | undefined;
+  let alt: string | undefined;
+  if (certificate instanceof X509Certificate || typeof certificate === 'string' || certificate instanceof Uint8Array) {
+    const x509 = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
+    cn = subjectCn(x509.subject);
+    alt = x509.subjectAltName;
+  } else {
+    cn = certificate.subject?.CN;
+    alt = certificate.subjectaltname;
+  }
+  const names: string[] = [];
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...cn);
+  for (const part of splitAltNames(alt ?? '')) {
+    const m = /^(DNS|IP Address|URI):(.*)$/.exec(part);
+    if (m !== null) names.push(m[2]!);
+  }
+  return names;
+}
+
+/**
+ * Whether a peer whose verified certificate has these `names` may send as `sender`, under `auth`.
+ * Returns `undefined` when it may, else the reason to refuse (403).
+ */
+export function checkPeerIdentity(auth: MutualTlsNodeAuth, names: readonly string[], sender: string): string | undefined {
+  if ((auth.peerIdentity ?? 'node-id') === 'ca') return undefined;
+  if (names.includes(sender)) return undefined;
+  return `certificate does not name the sender: it is for ${names.length === 0 ? 'no name' : names.map((n) => JSON.stringify(n)).join(', ')} but the request comes from ${JSON.stringify(sender)} (its CN or a subject alternative name must equal the node id)`;
+}
+
+const checkedTls = new WeakSet<object>();
+
+function checkMutualTls(auth: MutualTlsNodeAuth, argument: string): void {
+  if (checkedTls.has(auth)) return;
+  const { peerIdentity } = auth;
+  if (peerIdentity !== undefined && peerIdentity !== 'node-id' && peerIdentity !== 'ca') {
+    invalid(`${argument}.peerIdentity`, `must be 'node-id' or 'ca', got ${JSON.stringify(String(peerIdentity).slice(0, 40))}`);
+  }
+  const cas = parseCertificates(auth.ca, `${argument}.ca`);
+  const chain = parseCertificates(auth.cert, `${argument}.cert`);
+  const leaf = chain[0]!;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pemBuffer(requirePem(auth.key, `${argument}.key`)) });
+  } catch (e) {
+    return invalid(`${argument}.key`, `is not a readable unencrypted PEM private key (${(e as Error).message})`);
+  }
+  if (!leaf.checkPrivateKey(key)) invalid(`${argument}.key`, `does not belong to ${argument}.cert (subject ${JSON.stringify(leaf.subject.replace(/\n/g, ', '))})`);
+  const now = Date.now();
+  for (const [name, list] of [[`${argument}.cert`, chain], [`${argument}.ca`, cas]] as const) {
+    for (const c of list) {
+      if (Date.parse(c.validTo) < now) invalid(name, `has expired: ${JSON.stringify(c.subject.replace(/\n/g, ', '))} was valid until ${c.validTo}`);
+      if (Date.parse(c.validFrom) > now) invalid(name, `is not valid yet: ${JSON.stringify(c.subject.replace(/\n/g, ', '))} is valid from ${c.validFrom} (check this machine's clock)`);
+    }
+  }
+  // The leaf must chain to one of the CAs, through the intermediates that follow it.
+  let current = leaf;
+  const pool = [...chain.slice(1)];
+  for (let depth = 0; depth <= pool.length; depth++) {
+    if (cas.some((ca) => current.checkIssued(ca) && current.verify(ca.publicKey))) {
+      checkedTls.add(auth);
+      return;
+    }
+    const next = pool.find((c) => current.checkIssued(c) && current.verify(c.publicKey));
+    if (next === undefined) break;
+    current = next;
+  }
+  invalid(`${argument}.cert`, `was not issued by ${argument}.ca: ${JSON.stringify(leaf.subject.replace(/\n/g, ', '))} is issued by ${JSON.stringify(leaf.issuer.replace(/\n/g, ', '))}, which is not among the CA certificates (peers would refuse this node)`);
+}
+
+function requirePem(value: unknown, argument: string): Pem {
+  if (value === undefined || value === null) invalid(argument, `is required in 'mutual-tls' mode (PEM text or the bytes of a PEM file)`);
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) invalid(argument, `must be PEM text (a string) or its bytes (a Uint8Array), got ${typeof value}`);
+  return value;
+}
+
+function pemBuffer(value: Pem): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+function parseCertificates(value: unknown, argument: string): X509Certificate[] {
+  const text = pemBuffer(requirePem(value, argument)).toString('utf8');
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) invalid(argument, 'contains no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  return blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch (e) {
+      return invalid(argument, `certificate ${i + 1} cannot be read (${(e as Error).message})`);
+    }
+  });
+}
+
+function subjectCn(subject: string): string[] {
+  const out: string[] = [];
+  for (const line of subject.split('\n')) if (line.startsWith('CN=')) out.push(line.slice(3));
+  return out;
+}
+
+/** Splits Node's `subjectaltname` string ("DNS:a, IP Address:1.2.3.4, URI:\"x, y\"") into its parts. */
+function splitAltNames(alt: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < alt.length; i++) {
+    const ch = alt[i]!;
+    if (ch === '"') quoted = !quoted;
+    else if (ch === '\\' && quoted && i + 1 < alt.length) current += alt[++i];
+    else if (ch === ',' && !quoted) {
+      parts.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  if (current.trim() !== '') parts.push(current.trim());
+  return parts.map((p) => p.replace(/^(DNS|IP Address|URI):"?(.*?)"?$/, '$1:$2'));
 }

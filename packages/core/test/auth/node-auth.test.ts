@@ -26,7 +26,7 @@ describe('validateNodeAuth', () => {
   test.each<[string, unknown, RegExp]>([
     ['not an object', 'shared-secret', /^auth must be an object/],
     ['null', null, /^auth must be an object/],
-    ['an unknown mode', { mode: 'mtls' }, /^auth\.mode must be 'disabled' or 'shared-secret', got "mtls"/],
+    ['an unknown mode', { mode: 'mtls' }, /^auth\.mode must be 'disabled', 'shared-secret' or 'mutual-tls', got "mtls"/],
     ['no mode', {}, /^auth\.mode must be/],
     ['a missing secret', { mode: 'shared-secret' }, /^auth\.secret is required/],
     ['a secret of the wrong type', { mode: 'shared-secret', secret: 42 }, /^auth\.secret must be a string or a Uint8Array/],
