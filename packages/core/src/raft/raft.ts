@@ -443,26 +443,42 @@ export class Raft {
   }
 
   /**
-   * Acknowledges `ready`: its hard state and entries are durable, its messages sent and its committed
-   * entries applied. Durability is what lets this node count itself: a leader's own match index and a
-   * candidate's own vote only take effect here (an unpersisted vote or entry could be forgotten in a
-   * crash and then contradicted).
+   * Acknowledges `ready` in one step: its hard state and entries are durable, its messages sent and its
+   * committed entries applied (or handed to the apply loop). Same as {@link handOff} then {@link persisted}.
    */
   advance(ready: Ready): void {
-    if (!this.readyOutstanding) throw new Error('Raft.advance() called without an outstanding ready()');
+    this.handOff(ready);
+    this.persisted(ready);
+  }
+
+  /**
+   * Ends the outstanding Ready once the runtime has taken charge of it: its writes are queued for the
+   * WAL in order, its messages sent, its committed entries queued for applying. The next `ready()` may
+   * follow at once, while this one's write is still in flight (pipelined persistence, like etcd-raft's
+   * asynchronous storage writes). Nothing here assumes durability: the runtime calls {@link persisted}
+   * once the write is durable, and must send `persistedMessages` and apply `committedEntries` only then,
+   * in the order of the Readies. A Ready that carries a `snapshot` must be persisted before the next
+   * `ready()` (the runtime installs it alone).
+   */
+  handOff(ready: Ready): void {
+    if (!this.readyOutstanding) throw new Error('Raft.handOff() called without an outstanding ready()');
     this.readyOutstanding = false;
     if (ready.snapshot !== null && this.snapshotToInstall === ready.snapshot) this.snapshotToInstall = null;
-
-    const last = ready.entries[ready.entries.length - 1];
-    if (last !== undefined) {
-      this.log.stableTo(ready.entries);
-      if (this.role === 'leader' && this.log.term(last.index) === last.term && this.self.maybeUpdate(last.index)) {
-        if (this.maybeCommit()) this.oweAppendToAll(2);
-      }
-    }
+    if (ready.entries.length > 0) this.log.stableTo(ready.entries);
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
+  }
 
+  /**
+   * `ready`, already handed off, is durable. Durability is what lets this node count itself: a leader's
+   * own match index and a candidate's own vote only take effect here (an unpersisted vote or entry could
+   * be forgotten in a crash and then contradicted). Call in the order the Readies were handed off.
+   */
+  persisted(ready: Ready): void {
+    const last = ready.entries[ready.entries.length - 1];
+    if (last !== undefined && this.role === 'leader' && this.log.term(last.index) === last.term && this.self.maybeUpdate(last.index)) {
+      if (this.maybeCommit()) this.oweAppendToAll(2);
+    }
     const hs = ready.hardState;
     if (this.role === 'candidate' && hs !== null && hs.term === this.currentTerm && hs.vote === this.id) {
       this.recordVote(this.id, true);

@@ -48,6 +48,9 @@ export interface ReadState {
  *    leave before the state they promise is on disk, Raft thesis §3.8);
  * 3. apply `committedEntries` in order; serve `readStates` once applied reaches their index;
  * 4. call `advance(ready)`.
+ * Pipelined: call `handOff(ready)` as soon as the persist is queued and the messages sent, so the next
+ * Ready can be taken while this one's write is in flight; when the write is durable do steps 2 and 3 and
+ * call `persisted(ready)` — Readies complete in the order they were handed off.
  */
 export interface Ready {
   /** Present when the role or the known leader changed since the last Ready. */

@@ -131,8 +131,14 @@ export class Partition {
   restoring = true;
 
   private raft: Raft | null = null;
-  /** A Ready is being persisted or applied; the next one waits (the protocol allows one at a time). */
+  /** A Ready carrying a snapshot is being installed; the next one waits for it. */
   private readying = false;
+  /**
+   * Readies handed off to the WAL and not yet durable, oldest first (pipelined persistence): the next
+   * Ready is taken while earlier writes are in flight, and each completes — acknowledgements sent,
+   * committed entries applied, `raft.persisted` — only after every earlier one, once its write is durable.
+   */
+  private readonly inflight: Array<{ readonly ready: Ready; durable: boolean }> = [];
   private proposals: QueuedProposal[] = [];
   private queuedEntries = 0;
   private proposalFlushQueued = false;
@@ -375,7 +381,7 @@ export class Partition {
       if (messages.length > 0) this.host.send(messages);
     }
     this.processReady();
-    return this.executor.size > 0 || (!this.readying && this.raft !== null && this.raft.hasReady());
+    return this.executor.size > 0 || this.canReady();
   }
 
   private enqueue(lane: Lane, task: () => void): void {
@@ -441,18 +447,29 @@ export class Partition {
     }
   }
 
+  /** Whether {@link processReady} would take a Ready now. */
+  private canReady(): boolean {
+    const raft = this.raft;
+    if (raft === null || this.readying || !raft.hasReady()) return false;
+    // A snapshot replaces the log: it is installed alone, after every earlier write is durable.
+    return this.inflight.length === 0 || raft.pendingSnapshot() === null;
+  }
+
   private processReady(): void {
     const raft = this.raft;
-    if (raft === null || this.readying || !raft.hasReady()) return;
+    if (raft === null || !this.canReady()) return;
     const ready = raft.ready();
-    this.readying = true;
     if (ready.softState !== null && ready.softState.leader !== this.leader) this.onLeader(ready.softState.leader);
     if (ready.softState !== null && ready.softState.role !== 'leader') this.failReads();
     if (ready.messages.length > 0) this.host.send(this.takeSnapshotRequests(ready.messages));
     if (ready.snapshot !== null) {
+      this.readying = true;
       this.installSnapshot(ready, ready.snapshot);
       return;
     }
+    raft.handOff(ready);
+    const slot = { ready, durable: false };
+    this.inflight.push(slot);
     if (ready.entries.length > 0 || ready.hardState !== null) {
       const write: WalPartitionWrite = ready.hardState === null
         ? { partition: this.id, entries: ready.entries }
@@ -461,13 +478,39 @@ export class Partition {
       // index, so that a restart replays everything the application already received.
       this.host.persist(write, (error) => {
         if (error !== null || this.stopped) return; // the node stops itself on a WAL failure
-        this.afterPersist(ready);
+        slot.durable = true;
+        this.completeDurable();
       });
     } else {
-      this.afterPersist(ready);
+      slot.durable = true;
+      this.completeDurable();
     }
   }
 
+  /** Completes the Readies at the head of {@link inflight} whose writes are durable, in order. */
+  private completeDurable(): void {
+    const inflight = this.inflight;
+    let completed = false;
+    while (inflight.length > 0 && inflight[0]!.durable) {
+      const { ready } = inflight.shift()!;
+      if (this.stopped || this.raft === null) return;
+      if (ready.persistedMessages.length > 0) this.host.send(ready.persistedMessages);
+      const committed = ready.committedEntries;
+      for (let i = 0; i < committed.length; i++) this.applyQueue.push(committed[i]!);
+      this.raft.persisted(ready);
+      for (const rs of ready.readStates) {
+        const w = this.readWaiters.get(rs.requestId);
+        if (w !== undefined) w.index = rs.index;
+      }
+      completed = true;
+    }
+    if (!completed) return;
+    this.host.schedule(this);
+    if (!this.applying) this.applyEntries();
+    else this.serveReads();
+  }
+
+  /** After the persist of a snapshot install (the one Ready that is not pipelined). */
   private afterPersist(ready: Ready): void {
     if (ready.persistedMessages.length > 0) this.host.send(ready.persistedMessages);
     const committed = ready.committedEntries;

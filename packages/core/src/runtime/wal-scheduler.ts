@@ -10,6 +10,8 @@ type Done = (error: Error | null) => void;
 export class WalScheduler {
   private writes: WalPartitionWrite[] = [];
   private callbacks: Done[] = [];
+  /** Position in {@link writes} of each partition's queued write: a partition's later writes merge into it. */
+  private slots = new Map<number, number>();
   /** Maintenance that runs between batches: compactions and metadata, in order. */
   private maintenance: Array<{ readonly run: () => Promise<void>; readonly done: Done }> = [];
   private inFlight = false;
@@ -31,7 +33,14 @@ export class WalScheduler {
       done(new Error('the WAL scheduler is stopped: the node left the cluster'));
       return;
     }
-    this.writes.push(write);
+    const at = this.slots.get(write.partition);
+    if (at === undefined) {
+      this.slots.set(write.partition, this.writes.length);
+      this.writes.push(write);
+    } else {
+      // Pipelined Readies of one partition: one write per partition and batch, in the order handed in.
+      this.writes[at] = mergeWrites(this.writes[at]!, write);
+    }
     this.callbacks.push(done);
     if (!this.inFlight) {
       this.inFlight = true;
@@ -81,6 +90,7 @@ export class WalScheduler {
     }
     this.writes = [];
     this.callbacks = [];
+    this.slots = new Map();
     this.batches++;
     this.wal.append({ writes, sync: this.sync }).then(
       () => {
@@ -103,4 +113,39 @@ export class WalScheduler {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/**
+ * `later` applied after `earlier`, as one write: entries starting at index i replace the stored (and the
+ * earlier write's) entries from i on; the later hard state wins; a snapshot is only ever the first write
+ * of a partition in a batch (the runtime installs it alone).
+ */
+export function mergeWrites(earlier: WalPartitionWrite, later: WalPartitionWrite): WalPartitionWrite {
+  if (later.snapshot !== undefined) {
+    throw new Error(`WAL scheduler: a snapshot write for partition ${later.partition} arrived behind another write of the same partition (internal error)`);
+  }
+  let entries = earlier.entries;
+  const next = later.entries;
+  if (next.length > 0) {
+    if (entries.length === 0) entries = next;
+    else {
+      const from = next[0]!.index;
+      const first = entries[0]!.index;
+      const last = entries[entries.length - 1]!.index;
+      if (from > last + 1) {
+        throw new Error(`WAL scheduler: partition ${later.partition} wrote entries from ${from} after entries ending at ${last} (a gap; internal error)`);
+      }
+      entries = from <= first ? next : entries.slice(0, from - first).concat(next);
+    }
+  }
+  const hardState = later.hardState ?? earlier.hardState;
+  const merged: { -readonly [K in keyof WalPartitionWrite]: WalPartitionWrite[K] } = { partition: earlier.partition, entries };
+  if (earlier.snapshot !== undefined) {
+    if (entries.length > 0 && entries[0]!.index !== earlier.snapshot.index + 1) {
+      throw new Error(`WAL scheduler: partition ${later.partition} rewrote entries below its new snapshot (internal error)`);
+    }
+    merged.snapshot = earlier.snapshot;
+  }
+  if (hardState !== undefined) merged.hardState = hardState;
+  return merged;
 }

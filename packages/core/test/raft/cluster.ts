@@ -33,6 +33,12 @@ export interface ClusterOptions {
   readonly learners?: readonly NodeId[];
   readonly config?: Partial<Omit<RaftConfig, 'id' | 'voters' | 'learners' | 'partition'>>;
   readonly seed?: number;
+  /**
+   * Pipelined persistence, as the runtime does it: `beginReady` hands the Ready off at once, so a node may
+   * have several writes in progress; `finishReady` completes the oldest and calls `persisted`. A Ready
+   * that carries a snapshot is not pipelined.
+   */
+  readonly pipelined?: boolean;
 }
 
 /** A proposal of one application entry whose `type` names it, so tests can recognise it anywhere. */
@@ -105,10 +111,13 @@ export class Cluster {
   /** State machine safety: the one entry each index may deliver. */
   readonly deliveredAt = new Map<number, Entry>();
   /** Readies whose write is in progress (see `beginReady`). */
-  private readonly inProgress = new Map<NodeId, Ready>();
+  /** Writes in progress per node, oldest first. */
+  private readonly inProgress = new Map<NodeId, Ready[]>();
+  private readonly pipelined: boolean;
 
   constructor(voters: readonly NodeId[], options: ClusterOptions = {}) {
     const learners = options.learners ?? [];
+    this.pipelined = options.pipelined ?? false;
     let seed = options.seed ?? 1;
     for (const id of [...voters, ...learners]) {
       const config: RaftConfig = { ...options.config, id, partition: 7, voters, learners, seed: seed++ };
@@ -195,20 +204,25 @@ export class Cluster {
    */
   beginReady(id: NodeId): Ready | null {
     const raft = this.node(id).raft;
-    if (raft === null || this.inProgress.has(id) || !raft.hasReady()) return null;
+    if (raft === null || !raft.hasReady()) return null;
+    const queued = this.inProgress.get(id) ?? [];
+    if (queued.length > 0 && (!this.pipelined || raft.pendingSnapshot() !== null)) return null;
     const ready = raft.ready();
     this.checkLeader(id, raft, ready);
     this.send(ready.messages);
-    this.inProgress.set(id, ready);
+    if (this.pipelined && ready.snapshot === null) raft.handOff(ready);
+    queued.push(ready);
+    this.inProgress.set(id, queued);
     return ready;
   }
 
   /** Second half: the write is durable; send `persistedMessages`, apply, advance. */
   finishReady(id: NodeId): void {
-    const ready = this.inProgress.get(id);
+    const queued = this.inProgress.get(id);
     const node = this.node(id);
-    if (ready === undefined || node.raft === null) return;
-    this.inProgress.delete(id);
+    if (queued === undefined || node.raft === null) return;
+    const ready = queued.shift()!;
+    if (queued.length === 0) this.inProgress.delete(id);
     if (ready.snapshot !== null) {
       node.snapshotAt = ready.snapshot.index;
       node.storage.applied = ready.snapshot.index;
@@ -217,7 +231,13 @@ export class Cluster {
     this.send(ready.persistedMessages);
     for (const entry of ready.committedEntries) this.deliver(node, entry);
     node.readStates.push(...ready.readStates);
-    node.raft.advance(ready);
+    if (this.pipelined && ready.snapshot === null) node.raft.persisted(ready);
+    else node.raft.advance(ready);
+  }
+
+  /** How many writes of `id` are in progress. */
+  writesInProgress(id: NodeId): number {
+    return this.inProgress.get(id)?.length ?? 0;
   }
 
   /** Whether `id` has a Ready whose write is in progress. */
