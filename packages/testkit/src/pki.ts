@@ -105,7 +105,7 @@ interface CertificateFields {
 
 function certificate(f: CertificateFields): string {
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive and minimal (DER: no leading zero byte)
   const algorithm = seq(oid(OID.ecdsaWithSha256));
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([0x02]))), // v3

@@ -1,11 +1,13 @@
-// Loopback figures for the README: `node bench/throughput.mjs` after a build. Prints one JSON line.
+// Loopback figures for the README: `node bench/throughput.mjs` after a build (`AUTH=shared-secret` to sign
+// every call and frame). Prints one JSON line.
 import { GrpcTransport } from '../dist/index.js';
 
 const members = () => ['a', 'b'];
+const auth = process.env.AUTH === 'shared-secret' ? { mode: 'shared-secret', secret: 'bench-secret-of-at-least-32-bytes!' } : { mode: 'disabled' };
 let onBatch = () => {};
-const b = new GrpcTransport({ node: 'b', port: 0, members });
+const b = new GrpcTransport({ node: 'b', port: 0, members, auth });
 await b.start((batch) => onBatch(batch));
-const a = new GrpcTransport({ node: 'a', port: 0, members, resolve: () => b.address() });
+const a = new GrpcTransport({ node: 'a', port: 0, members, resolve: () => b.address(), auth });
 await a.start(() => {});
 
 const msg = (index) => ({ type: 6, partition: index % 8, from: 'a', to: 'b', term: 3, logTerm: 2, index, entries: [], commit: index, reject: false, rejectHint: 0, context: 0 });
@@ -36,6 +38,7 @@ async function throughput(make, batches, size, inFlight) {
 const heartbeats = await throughput(msg, 5000, 64, 64);
 const appends = await throughput(append, 5000, 64, 64);
 console.log(JSON.stringify({
+  auth: auth.mode,
   oneSmallBatchLatencyMs: { p50: +latencies[1000].toFixed(3), p99: +latencies[1980].toFixed(3) },
   messagesPerSecond64MsgBatches: { heartbeats, appendsWith16ByteEntry: appends },
 }));

@@ -1,16 +1,20 @@
 import { EntryKind, MessageType, type Entry, type Message, type NodeId } from '@kommander/core';
 import { status } from '@grpc/grpc-js';
 import {
+  Batch,
   EntryKind as WireEntryKind,
   MessageType as WireMessageType,
   StreamRequest,
   type Entry as WireEntry,
+  type FrameAuth,
   type Message as WireMessage,
 } from './gen/kommander/transport/v1/transport.js';
 
 /*
- * Core messages ↔ protobuf frames. The wire enums are the core's values plus one, because protobuf
- * reserves 0 for "not set": a frame that leaves a type out is then refused instead of read as Append.
+ * Core messages ↔ protobuf frames. A frame (StreamRequest) holds one batch as bytes, plus its signature
+ * under shared-secret authentication; the batch (Batch) holds the messages. The wire enums are the core's
+ * values plus one, because protobuf reserves 0 for "not set": a frame that leaves a type out is then
+ * refused instead of read as Append.
  */
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -45,9 +49,17 @@ function encodeMessage(m: Message): WireMessage {
   };
 }
 
-/** Encodes one batch as one `StreamRequest` frame. Throws (a RangeError from BigInt) only for non-integer numbers, which the core never produces. */
+/**
+ * Encodes one batch as a `Batch`: the bytes a frame carries and a signature covers. Throws (a RangeError
+ * from BigInt) only for non-integer numbers, which the core never produces.
+ */
 export function encodeBatch(messages: readonly Message[]): Uint8Array {
-  return StreamRequest.encode({ messages: messages.map(encodeMessage) }).finish();
+  return Batch.encode({ messages: messages.map(encodeMessage) }).finish();
+}
+
+/** Wraps an encoded batch, and its signature when there is one, into one `StreamRequest` frame. */
+export function encodeFrame(batch: Uint8Array, auth: FrameAuth | undefined): Uint8Array {
+  return StreamRequest.encode({ batch, auth }).finish();
 }
 
 /** Who a frame must come from and go to, and what the receiver accepts. */
@@ -142,12 +154,15 @@ function decodeMessage(where: string, m: WireMessage, context: FrameContext): Me
   };
 }
 
+export type FrameResult =
+  | { readonly ok: true; readonly batch: Uint8Array; readonly auth: FrameAuth | undefined }
+  | { readonly ok: false; readonly refusal: Refusal };
+
 /**
- * Decodes and checks one frame. Either every message of the frame is valid and returned, or the frame is
- * refused as a whole with a status and a message naming the first problem: nothing of a refused frame
- * reaches the node.
+ * Opens one frame without decoding its batch: returns the batch bytes (a view into `frame`) and the
+ * signature, so that the signature is checked before any message is decoded.
  */
-export function decodeBatch(frame: Uint8Array, context: FrameContext): DecodeResult {
+export function readFrame(frame: Uint8Array): FrameResult {
   let request: StreamRequest;
   try {
     request = StreamRequest.decode(frame);
@@ -160,11 +175,32 @@ export function decodeBatch(frame: Uint8Array, context: FrameContext): DecodeRes
       },
     };
   }
-  if (request.messages.length === 0) {
+  return { ok: true, batch: request.batch, auth: request.auth };
+}
+
+/**
+ * Decodes and checks the batch of one frame. Either every message is valid and returned, or the batch is
+ * refused as a whole with a status and a message naming the first problem: nothing of a refused batch
+ * reaches the node.
+ */
+export function decodeBatch(batch: Uint8Array, context: FrameContext): DecodeResult {
+  let decoded: Batch;
+  try {
+    decoded = Batch.decode(batch);
+  } catch (error) {
+    return {
+      ok: false,
+      refusal: {
+        code: status.INVALID_ARGUMENT,
+        details: `the frame's batch is not a valid kommander.transport.v1.Batch (${(error as Error).message}); encode it with the generated code of proto/kommander/transport/v1`,
+      },
+    };
+  }
+  if (decoded.messages.length === 0) {
     return { ok: false, refusal: { code: status.INVALID_ARGUMENT, details: 'the frame holds no message: send at least one message per frame' } };
   }
   try {
-    return { ok: true, messages: request.messages.map((m, i) => decodeMessage(`messages[${i}]`, m, context)) };
+    return { ok: true, messages: decoded.messages.map((m, i) => decodeMessage(`messages[${i}]`, m, context)) };
   } catch (error) {
     if (error instanceof FrameError) return { ok: false, refusal: { code: error.code, details: error.message } };
     throw error;

@@ -1,27 +1,37 @@
-import { InvalidArgumentError, MessageType, silentLogger, type Logger, type Message, type MessageHandler, type NodeId, type Transport } from '@kommander/core';
+import {
+  InvalidArgumentError,
+  MessageType,
+  silentLogger,
+  validateNodeAuth,
+  type Logger,
+  type Message,
+  type MessageHandler,
+  type NodeId,
+  type Transport,
+} from '@kommander/core';
 import {
   Server,
-  ServerCredentials,
   status,
   type ChannelOptions,
-  type Metadata,
   type sendUnaryData,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type ServiceDefinition,
 } from '@grpc/grpc-js';
-import { decodeBatch, encodeBatch, type Refusal } from './codec.js';
+import { createAuthentication, HELLO_PATH, STREAM_PATH, type Authentication, type IncomingCall } from './authentication.js';
+import { decodeBatch, encodeBatch, readFrame, type Refusal } from './codec.js';
 import { HelloRequest, HelloResponse, RaftTransportServiceService, StreamResponse } from './gen/kommander/transport/v1/transport.js';
 import { GRPC_TRANSPORT_DEFAULTS, type GrpcTransportOptions } from './options.js';
 import { PeerLink, type Lane, type LinkSettings } from './peer-link.js';
 import { newCounters, type GrpcTransportStats } from './stats.js';
 
 const passthrough = (frame: Buffer): Buffer => frame;
+const NO_BODY = new Uint8Array(0);
 
 /**
  * The service as this server registers it: requests stay raw bytes, so that each call is verified
- * (membership, identity — and, later, authentication) before anything is decoded, and so that an
- * undecodable frame is answered with INVALID_ARGUMENT instead of grpc-js's INTERNAL.
+ * (authentication, membership, identity) before anything is decoded, and so that an undecodable frame is
+ * answered with INVALID_ARGUMENT instead of grpc-js's INTERNAL.
  */
 const SERVICE: ServiceDefinition = {
   hello: { ...RaftTransportServiceService.hello, requestDeserialize: passthrough },
@@ -63,9 +73,9 @@ function isBulk(m: Message): boolean {
  *
  * `send` never throws and returns at once; a batch is dropped (and counted in {@link stats}) when it is
  * larger than `maxMessageBytes` or the peer is unreachable. Links reconnect on their own with
- * exponential backoff. The server refuses, with a gRPC status naming the problem, calls from non-members,
- * calls meant for another node and invalid frames; the stream ends, the server keeps serving, and nothing
- * of a refused frame reaches the handler.
+ * exponential backoff. The server refuses, with a gRPC status naming the problem, unauthenticated calls
+ * and frames (option `auth`), calls from non-members, calls meant for another node and invalid frames;
+ * the stream ends, the server keeps serving, and nothing of a refused frame reaches the handler.
  */
 export class GrpcTransport implements Transport {
   /** This node's id. */
@@ -76,6 +86,7 @@ export class GrpcTransport implements Transport {
   private readonly partitions: number | undefined;
   private readonly maxMessageBytes: number;
   private readonly logger: Logger;
+  private readonly auth: Authentication;
   private readonly settings: LinkSettings;
   private readonly counters = newCounters();
   private readonly links = new Map<string, PeerLink>();
@@ -107,6 +118,8 @@ export class GrpcTransport implements Transport {
       throw new InvalidArgumentError('GrpcTransport: options.resolve', 'must be a function (peer id) => "host:port"');
     }
     this.logger = (options.logger ?? silentLogger).child({ transport: 'grpc', node: options.node });
+    const auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, 'GrpcTransport: options.auth');
+    this.auth = createAuthentication(auth, options.node, 'GrpcTransport: options.auth');
     const channelOptions: ChannelOptions = {
       'grpc.max_send_message_length': this.maxMessageBytes,
       'grpc.max_receive_message_length': this.maxMessageBytes,
@@ -126,6 +139,7 @@ export class GrpcTransport implements Transport {
       reconnectMaxMs,
       maxQueuedBytes: check('maxQueuedBytes', options.maxQueuedBytes, GRPC_TRANSPORT_DEFAULTS.maxQueuedBytes, 0),
       channelOptions,
+      auth: this.auth,
       logger: this.logger,
       counters: this.counters,
     };
@@ -144,7 +158,7 @@ export class GrpcTransport implements Transport {
     const target = `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
     try {
       this.boundPort = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(target, ServerCredentials.createInsecure(), (error, port) => (error === null ? resolve(port) : reject(error)));
+        server.bindAsync(target, this.auth.serverCredentials, (error, port) => (error === null ? resolve(port) : reject(error)));
       });
     } catch (error) {
       this.server = null;
@@ -174,10 +188,9 @@ export class GrpcTransport implements Transport {
   }
 
   private sendOn(peer: NodeId, lane: Lane, messages: readonly Message[]): void {
-    let frame: Buffer;
+    let batch: Uint8Array;
     try {
-      const bytes = encodeBatch(messages);
-      frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      batch = encodeBatch(messages);
     } catch (error) {
       this.counters.framesDropped += 1;
       this.logger.error({ peer, error: (error as Error).message }, 'dropped a batch that cannot be encoded (a number is not an integer)');
@@ -189,7 +202,7 @@ export class GrpcTransport implements Transport {
       link = new PeerLink(peer, lane, this.settings);
       this.links.set(key, link);
     }
-    link.send(frame, messages.length);
+    link.send(batch, messages.length);
   }
 
   /** Stops sending and receiving: the handler is never called once this resolves. Stopping a stopped transport does nothing. */
@@ -216,18 +229,20 @@ export class GrpcTransport implements Transport {
   }
 
   /**
-   * Verifies a call from its metadata, before any body is decoded. This is where node authentication
-   * (a signature over the metadata, or the mTLS peer certificate from `call.getAuthContext()`) belongs.
+   * Verifies a call from its metadata (and, under shared-secret authentication, the signature over its
+   * raw body; under mutual TLS, the client certificate) before any body is decoded.
    */
-  private verifyCall(metadata: Metadata): Verdict {
-    const from = metadata.get('kommander-from')[0];
-    const to = metadata.get('kommander-to')[0];
+  private verifyCall(call: IncomingCall, path: string, body: Uint8Array): Verdict {
+    const from = call.metadata.get('kommander-from')[0];
+    const to = call.metadata.get('kommander-to')[0];
     if (typeof from !== 'string' || from === '') {
       return { ok: false, refusal: { code: status.INVALID_ARGUMENT, details: 'the call has no kommander-from metadata: name the calling node in it' } };
     }
     if (typeof to !== 'string' || to === '') {
       return { ok: false, refusal: { code: status.INVALID_ARGUMENT, details: 'the call has no kommander-to metadata: name the node you mean to reach in it' } };
     }
+    const denied = this.auth.verifyCall(call, path, body, from);
+    if (denied !== undefined) return { ok: false, refusal: denied };
     if (to !== this.node) {
       return {
         ok: false,
@@ -254,7 +269,7 @@ export class GrpcTransport implements Transport {
   }
 
   private readonly onHello = (call: ServerUnaryCall<Buffer, HelloResponse>, callback: sendUnaryData<HelloResponse>): void => {
-    const verdict = this.verifyCall(call.metadata);
+    const verdict = this.verifyCall(call, HELLO_PATH, call.request);
     if (!verdict.ok) {
       this.refuse('a Hello', verdict.refusal);
       callback(verdict.refusal);
@@ -286,13 +301,14 @@ export class GrpcTransport implements Transport {
   };
 
   private readonly onStream = (call: ServerDuplexStream<Buffer, StreamResponse>): void => {
-    const verdict = this.verifyCall(call.metadata);
+    const verdict = this.verifyCall(call, STREAM_PATH, NO_BODY);
     if (!verdict.ok) {
       this.refuse('a stream', verdict.refusal);
       call.emit('error', verdict.refusal);
       return;
     }
     const context = { sender: verdict.sender, self: this.node, partitions: this.partitions };
+    const checkFrame = this.auth.frameCheck(verdict.sender);
     let ended = false;
     const end = (refusal: Refusal | null): void => {
       if (ended) return;
@@ -300,6 +316,10 @@ export class GrpcTransport implements Transport {
       this.streams.delete(call);
       if (refusal === null) call.end();
       else call.emit('error', refusal);
+    };
+    const refuseFrame = (refusal: Refusal): void => {
+      this.refuse(`a frame from ${context.sender}`, refusal);
+      end(refusal);
     };
     this.streams.add(call);
     call.on('data', (frame: Buffer) => {
@@ -311,15 +331,23 @@ export class GrpcTransport implements Transport {
       }
       // Membership may change while a stream lives: checked again for every frame.
       if (!this.isMember(context.sender)) {
-        const refusal = this.notMember(context.sender);
-        this.refuse('a frame', refusal);
-        end(refusal);
+        refuseFrame(this.notMember(context.sender));
         return;
       }
-      const result = decodeBatch(frame, context);
+      // The signature covers the batch bytes: checked before a single message is decoded.
+      const opened = readFrame(frame);
+      if (!opened.ok) {
+        refuseFrame(opened.refusal);
+        return;
+      }
+      const denied = checkFrame(opened.batch, opened.auth);
+      if (denied !== undefined) {
+        refuseFrame(denied);
+        return;
+      }
+      const result = decodeBatch(opened.batch, context);
       if (!result.ok) {
-        this.refuse(`a frame from ${context.sender}`, result.refusal);
-        end(result.refusal);
+        refuseFrame(result.refusal);
         return;
       }
       this.counters.framesReceived += 1;

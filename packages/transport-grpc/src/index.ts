@@ -6,5 +6,5 @@ export { GrpcTransport } from './grpc-transport.js';
 export { GRPC_TRANSPORT_DEFAULTS } from './options.js';
 export type { GrpcTransportOptions } from './options.js';
 export type { GrpcTransportStats } from './stats.js';
-export { decodeBatch, encodeBatch } from './codec.js';
-export type { DecodeResult, FrameContext, Refusal } from './codec.js';
+export { decodeBatch, encodeBatch, encodeFrame, readFrame } from './codec.js';
+export type { DecodeResult, FrameContext, FrameResult, Refusal } from './codec.js';

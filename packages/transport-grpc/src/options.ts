@@ -1,4 +1,4 @@
-import type { Logger, NodeId } from '@kommander/core';
+import type { Logger, NodeAuth, NodeId } from '@kommander/core';
 
 /** Options of {@link GrpcTransport}. */
 export interface GrpcTransportOptions {
@@ -29,8 +29,21 @@ export interface GrpcTransportOptions {
   readonly maxQueuedBytes?: number;
   /** Interval of HTTP/2 keepalive pings on idle connections, in ms, so a dead peer is noticed. Default 10000. */
   readonly keepaliveMs?: number;
-  /** Receives warnings (refused or oversized batches) and debug lines (drops, reconnections). Default: silent. */
+  /** Receives warnings (refused or oversized batches, refused connections) and debug lines (drops, reconnections). Default: silent. */
   readonly logger?: Logger;
+  /**
+   * Node authentication, the same mode on every member; checked in the constructor, so misconfiguration
+   * fails at start-up. Default `{ mode: 'disabled' }`.
+   *
+   * - `{ mode: 'shared-secret', secret, maxSkewMs? }`: every call (Hello, Stream) is signed in its metadata
+   *   and every frame carries its own signature over its batch bytes (HMAC-SHA256, core's `signRequest`); the
+   *   receiver checks them before decoding, refuses replays and timestamps more than `maxSkewMs` off, and
+   *   answers UNAUTHENTICATED or PERMISSION_DENIED.
+   * - `{ mode: 'mutual-tls', ca, cert, key, peerIdentity? }`: TLS both ways with certificates of `ca`; the
+   *   server binds the client certificate to the caller's node id (see `peerIdentity`), the client checks
+   *   the server's certificate against the host it dialled and, by default, the peer's node id.
+   */
+  readonly auth?: NodeAuth;
 }
 
 /** Defaults of {@link GrpcTransportOptions}. */

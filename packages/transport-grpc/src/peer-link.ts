@@ -1,5 +1,6 @@
 import type { Logger, NodeId } from '@kommander/core';
-import { Client, credentials, Metadata, status, type ChannelOptions, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ChannelOptions, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { HELLO_PATH, STREAM_PATH, type Authentication } from './authentication.js';
 import { HelloRequest, HelloResponse, RaftTransportServiceService, StreamResponse } from './gen/kommander/transport/v1/transport.js';
 import type { TransportCounters } from './stats.js';
 
@@ -16,6 +17,7 @@ export interface LinkSettings {
   readonly reconnectMaxMs: number;
   readonly maxQueuedBytes: number;
   readonly channelOptions: ChannelOptions;
+  readonly auth: Authentication;
   readonly logger: Logger;
   readonly counters: TransportCounters;
 }
@@ -23,6 +25,36 @@ export interface LinkSettings {
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
 
 const passthrough = (frame: Buffer): Buffer => frame;
+const NO_BODY = new Uint8Array(0);
+
+/**
+ * Statuses of a peer that refused us (authentication, membership, identity, a bad frame): worth a warning,
+ * unlike a peer that is merely down.
+ */
+const REFUSALS = new Set([status.UNAUTHENTICATED, status.PERMISSION_DENIED, status.INVALID_ARGUMENT, status.FAILED_PRECONDITION]);
+
+/** How grpc-js reports a failed check of the server's certificate (chain, host name, our node-id check). */
+const CERTIFICATE_FAILURE = /certificate|SSL|TLS|handshake|altnames|self[- ]signed|unable to (get|verify)/i;
+
+/**
+ * The warning for a failed Hello that needs an operator (a refusal, a certificate problem), or undefined
+ * for a peer that is merely unreachable (logged at debug like any reconnection).
+ */
+function connectProblem(mode: Authentication['mode'], error: ServiceError): string | undefined {
+  if (REFUSALS.has(error.code)) {
+    return 'the peer refused this node; check that both use the same auth (the same secret, or certificates of the same CA naming their node ids) and that each lists the other as a member';
+  }
+  if (error.code !== status.UNAVAILABLE) return undefined;
+  if (CERTIFICATE_FAILURE.test(error.details)) {
+    return "the peer's certificate was refused; check that it is issued by this node's CA and valid for the address this node dials (resolve), and that it names the peer's node id";
+  }
+  // grpc-js reports a connection closed during set-up, after TCP connected, this way: under mutual TLS
+  // that is the peer refusing this node's certificate.
+  if (mode === 'mutual-tls' && error.details.includes('Failed to connect')) {
+    return "the peer closed the connection during the TLS handshake, most likely refusing this node's certificate; check that it is issued by the CA the peer trusts";
+  }
+  return undefined;
+}
 
 /**
  * The sending side of one lane to one peer: a gRPC channel of its own (so the bulk lane never shares a
@@ -54,9 +86,17 @@ export class PeerLink {
     this.frameLimit = settings.maxMessageBytes;
   }
 
-  /** Queues or writes one encoded frame; never throws. */
-  send(frame: Buffer, messages: number): void {
+  /** Seals one encoded batch into a frame (signed under shared-secret authentication) and queues or writes it; never throws. */
+  send(batch: Uint8Array, messages: number): void {
     const { counters, logger } = this.settings;
+    if (this.state === 'closed') return;
+    if (this.state === 'backoff') {
+      this.drop('the peer is unreachable and the link waits before reconnecting', messages);
+      return;
+    }
+    // Signed now, not when the stream opens: a frame waits for the connection at most callTimeoutMs.
+    const sealed = this.settings.auth.seal(batch);
+    const frame = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
     if (frame.length > this.frameLimit) {
       counters.framesDropped += 1;
       logger.warn(
@@ -82,11 +122,6 @@ export class PeerLink {
         return;
       case 'connecting':
         this.enqueue(frame, messages);
-        return;
-      case 'backoff':
-        this.drop('the peer is unreachable and the link waits before reconnecting', messages);
-        return;
-      case 'closed':
         return;
     }
   }
@@ -117,10 +152,12 @@ export class PeerLink {
     this.queuedBytes += frame.length;
   }
 
-  private metadata(): Metadata {
+  /** The metadata of a call to `path` whose request is `body`: who calls whom, and its authentication. */
+  private metadata(path: string, body: Uint8Array): Metadata {
     const metadata = new Metadata();
     metadata.set('kommander-from', this.settings.self);
     metadata.set('kommander-to', this.peer);
+    this.settings.auth.signCall(metadata, path, body);
     return metadata;
   }
 
@@ -140,22 +177,29 @@ export class PeerLink {
     }
     if (this.client === null || this.clientAddress !== address) {
       this.client?.close();
-      this.client = new Client(address, credentials.createInsecure(), channelOptions);
+      this.client = new Client(address, this.settings.auth.channelCredentials(this.peer), channelOptions);
       this.clientAddress = address;
     }
     const client = this.client;
-    const hello = RaftTransportServiceService.hello;
+    // Serialised here, so that the signature covers exactly the bytes sent.
+    const body = Buffer.from(HelloRequest.encode({ from: this.settings.self, to: this.peer }).finish());
     client.makeUnaryRequest(
-      hello.path,
-      hello.requestSerialize,
-      hello.responseDeserialize,
-      HelloRequest.fromPartial({ from: this.settings.self, to: this.peer }),
-      this.metadata(),
+      HELLO_PATH,
+      passthrough,
+      RaftTransportServiceService.hello.responseDeserialize,
+      body,
+      this.metadata(HELLO_PATH, body),
       { deadline: Date.now() + callTimeoutMs },
       (error: ServiceError | null, response?: HelloResponse) => {
         if (this.state !== 'connecting' || this.client !== client) return;
-        if (error !== null || response === undefined) {
-          this.fail(`Hello failed: ${error === null ? 'no response' : `${status[error.code]}: ${error.details}`}`);
+        if (error !== null) {
+          const problem = connectProblem(this.settings.auth.mode, error);
+          if (problem !== undefined) this.settings.logger.warn({ peer: this.peer, lane: this.lane, address, code: status[error.code], details: error.details }, problem);
+          this.fail(`Hello failed: ${status[error.code]}: ${error.details}`);
+          return;
+        }
+        if (response === undefined) {
+          this.fail('Hello failed: no response');
           return;
         }
         if (response.node !== this.peer) {
@@ -169,15 +213,14 @@ export class PeerLink {
   }
 
   private open(client: Client): void {
-    const method = RaftTransportServiceService.stream;
-    const call = client.makeBidiStreamRequest(method.path, passthrough, method.responseDeserialize, this.metadata());
+    const call = client.makeBidiStreamRequest(STREAM_PATH, passthrough, RaftTransportServiceService.stream.responseDeserialize, this.metadata(STREAM_PATH, NO_BODY));
     call.on('data', () => {});
     // Every end of the call, ours or the peer's, arrives as one `status` event; `error` repeats it.
     call.on('error', () => {});
     call.on('status', (s: StatusObject) => {
       if (this.call !== call) return;
       this.call = null;
-      if (s.code === status.INVALID_ARGUMENT || s.code === status.PERMISSION_DENIED || s.code === status.FAILED_PRECONDITION) {
+      if (REFUSALS.has(s.code)) {
         this.settings.logger.warn({ peer: this.peer, lane: this.lane, code: status[s.code], details: s.details }, 'the peer refused a batch');
       }
       this.fail(`the stream ended: ${status[s.code]}: ${s.details}`);

@@ -1,7 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
-import type { Logger, NodeId } from '@kommander/core';
-import type { TransportCluster } from '@kommander/testkit';
-import { GrpcTransport, type GrpcTransportOptions } from '../src/index.js';
+import { signRequest, type Logger, type MutualTlsNodeAuth, type NodeId } from '@kommander/core';
+import { createTestPki, type IssueOptions, type TestPki, type TransportCluster } from '@kommander/testkit';
+import { encodeFrame, GrpcTransport, type GrpcTransportOptions } from '../src/index.js';
 
 /**
  * A TCP relay for one direction of one link (a → b), so a test can cut the link the way a network
@@ -57,12 +58,14 @@ export function memberList(nodeIds: readonly NodeId[]): () => Iterable<NodeId> {
 
 /**
  * A real gRPC cluster on loopback: each node listens on an ephemeral port, and every directed link goes
- * through a {@link LinkProxy} so that the conformance suite can cut and heal it.
+ * through a {@link LinkProxy} so that the conformance suite can cut and heal it. `extra` adds options to
+ * every node, or to each node as a function of its id (certificates, for one).
  */
 export async function grpcCluster(
   nodeIds: readonly NodeId[],
-  extra: Partial<GrpcTransportOptions> = {},
+  extra: Partial<GrpcTransportOptions> | ((node: NodeId) => Partial<GrpcTransportOptions>) = {},
 ): Promise<TransportCluster & { readonly transports: Map<NodeId, GrpcTransport> }> {
+  const extraOf = typeof extra === 'function' ? extra : () => extra;
   const ports = new Map<NodeId, number>();
   const proxies = new Map<string, LinkProxy>();
   for (const from of nodeIds) {
@@ -83,7 +86,7 @@ export async function grpcCluster(
         const proxy = proxies.get(`${node}>${peer}`);
         return proxy === undefined ? undefined : `127.0.0.1:${proxy.port}`;
       },
-      ...extra,
+      ...extraOf(node),
     });
     // The port is known once the suite started the transport; the proxies read it lazily.
     const start = transport.start.bind(transport);
@@ -96,7 +99,7 @@ export async function grpcCluster(
   const transports = new Map(nodeIds.map((id) => [id, make(id)]));
   return {
     transports,
-    maxMessageBytes: extra.maxMessageBytes ?? 4 * 1024 * 1024,
+    maxMessageBytes: extraOf(nodeIds[0] ?? '').maxMessageBytes ?? 4 * 1024 * 1024,
     restart: async (node) => {
       await transports.get(node)?.stop();
       const reborn = make(node);
@@ -138,13 +141,15 @@ export function recordingLogger(): Logger & { readonly warnings: string[] } {
   return logger;
 }
 
-import { Client, credentials, Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
 import {
+  Batch,
   EntryKind as WireEntryKind,
   MessageType as WireMessageType,
   RaftTransportServiceService,
   StreamRequest,
   type Entry as WireEntry,
+  type FrameAuth,
   type Message as WireMessage,
 } from '../src/gen/kommander/transport/v1/transport.js';
 
@@ -153,8 +158,8 @@ const passthrough = (b: Buffer): Buffer => b;
 /** A grpc-js client that writes raw bytes to the transport's methods, bypassing every check of the sender. */
 export class RawClient {
   readonly client: Client;
-  constructor(address: string) {
-    this.client = new Client(address, credentials.createInsecure(), {
+  constructor(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new Client(address, channelCredentials, {
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
@@ -231,8 +236,14 @@ export function wireEntry(fields: Partial<WireEntry> = {}): WireEntry {
   };
 }
 
-export function frame(messages: readonly WireMessage[]): Uint8Array {
-  return StreamRequest.encode({ messages: [...messages] }).finish();
+/** The encoded Batch of `messages`: what a frame carries and a signature covers. */
+export function batchOf(messages: readonly WireMessage[]): Uint8Array {
+  return Batch.encode({ messages: [...messages] }).finish();
+}
+
+/** A frame holding `messages`, with `auth` when given. */
+export function frame(messages: readonly WireMessage[], auth?: FrameAuth): Uint8Array {
+  return StreamRequest.encode({ batch: batchOf(messages), auth }).finish();
 }
 
 /** Resolves when `predicate` holds after a call of `subscribe`'s callback; rejects after `timeoutMs`. */
@@ -251,4 +262,73 @@ export function waitFor(what: string, subscribe: (wake: () => void) => void, pre
       resolve();
     });
   });
+}
+
+/** Resolves once `predicate` holds, checking every 5 ms; rejects after `timeoutMs`. For conditions no event announces (counters, log lines). */
+export async function pollUntil(what: string, predicate: () => boolean, timeoutMs = 4000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The full method paths, as the signatures cover them. */
+export const HELLO_PATH = '/kommander.transport.v1.RaftTransportService/Hello';
+export const STREAM_PATH = '/kommander.transport.v1.RaftTransportService/Stream';
+
+/** What a shared-secret signature is made of; `now` defaults to the clock. */
+export interface Signing {
+  readonly secret: string;
+  readonly sender: string;
+  readonly now?: number;
+}
+
+function sign(signing: Signing, path: string, body: Uint8Array): ReturnType<typeof signRequest> {
+  return signRequest({ secret: signing.secret, method: 'POST', path, sender: signing.sender, body, ...(signing.now === undefined ? {} : { now: signing.now }) });
+}
+
+/** Metadata of a call to `to` signed as `signing.sender` over `body` (empty for Stream), naming `from` (default: the signer). */
+export function signedCall(signing: Signing, path: string, to: string, body: Uint8Array = new Uint8Array(0), from = signing.sender): Record<string, string> {
+  return { 'kommander-from': from, 'kommander-to': to, ...sign(signing, path, body) };
+}
+
+/** A frame carrying `batch` (see {@link batchOf}) with a FrameAuth signed as `signing.sender`. */
+export function signedFrame(signing: Signing, batch: Uint8Array): Uint8Array {
+  const headers = sign(signing, STREAM_PATH, batch);
+  return encodeFrame(batch, { timestamp: headers['x-kommander-timestamp'], nonce: headers['x-kommander-nonce'], signature: headers['x-kommander-signature'] });
+}
+
+function readable(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The testkit's `createTestPki`, re-issuing any certificate OpenSSL cannot read: its random 16-byte serial
+ * is not always minimal DER (a leading 0x00 before a byte below 0x80, about 1 certificate in 256), which
+ * `X509Certificate` refuses ("illegal padding").
+ */
+export function testPki(name?: string): TestPki {
+  let pki = createTestPki(name);
+  while (!readable(pki.ca)) pki = createTestPki(name);
+  const inner = pki;
+  return {
+    ca: inner.ca,
+    issue: (options: IssueOptions) => {
+      let issued = inner.issue(options);
+      while (!readable(issued.cert)) issued = inner.issue(options);
+      return issued;
+    },
+  };
+}
+
+/** A `mutual-tls` setting for `node`: a certificate of `pki` naming it (CN = the id, SANs 127.0.0.1 and localhost by default). */
+export function mutualTls(pki: TestPki, node: string, fields: Partial<IssueOptions> & { readonly peerIdentity?: 'node-id' | 'ca'; readonly ca?: string } = {}): MutualTlsNodeAuth {
+  const { peerIdentity, ca, ...issue } = fields;
+  return { mode: 'mutual-tls', ca: ca ?? pki.ca, ...pki.issue({ cn: node, ...issue }), ...(peerIdentity === undefined ? {} : { peerIdentity }) };
 }

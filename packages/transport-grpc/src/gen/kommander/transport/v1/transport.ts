@@ -193,10 +193,38 @@ export interface HelloResponse {
   maxMessageBytes: number;
 }
 
-/** StreamRequest is one frame: the messages of one `send` call (one batch), of any partitions. */
+/**
+ * StreamRequest is one frame: one batch (the messages of one `send` call, of any partitions) and, under
+ * shared-secret authentication, its signature. The batch stays bytes here so that the callee checks the
+ * signature over exactly the bytes that were signed before it decodes a single message.
+ */
 export interface StreamRequest {
+  /** The batch: an encoded Batch. */
+  batch: Uint8Array;
+  /** Set under shared-secret authentication, absent otherwise. */
+  auth: FrameAuth | undefined;
+}
+
+/** Batch is the content of a frame. */
+export interface Batch {
   /** At least one message; every one from the caller to the callee. */
   messages: Message[];
+}
+
+/**
+ * FrameAuth signs one frame the way the core signs a request: HMAC-SHA256, under the cluster's shared
+ * secret, of "POST", the path "/kommander.transport.v1.RaftTransportService/Stream", the sender the stream
+ * was opened by (its signed `x-kommander-sender`), `timestamp`, `nonce` and the SHA-256 of `batch`. The
+ * callee refuses a frame whose signature does not match, whose timestamp is outside its skew bound, or
+ * whose nonce it has seen before, so a frame cannot be altered, injected or replayed.
+ */
+export interface FrameAuth {
+  /** The sender's clock when it signed, in milliseconds since the epoch, as a decimal integer. */
+  timestamp: string;
+  /** 16 random bytes as 32 lowercase hex digits, fresh for every frame. */
+  nonce: string;
+  /** The HMAC-SHA256 as 64 lowercase hex digits. */
+  signature: string;
 }
 
 /** StreamResponse is never sent today; it exists so that the callee can answer later without a new RPC. */
@@ -413,13 +441,16 @@ export const HelloResponse: MessageFns<HelloResponse> = {
 };
 
 function createBaseStreamRequest(): StreamRequest {
-  return { messages: [] };
+  return { batch: new Uint8Array(0), auth: undefined };
 }
 
 export const StreamRequest: MessageFns<StreamRequest> = {
   encode(message: StreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.messages) {
-      Message.encode(v!, writer.uint32(10).fork()).join();
+    if (message.batch.length !== 0) {
+      writer.uint32(18).bytes(message.batch);
+    }
+    if (message.auth !== undefined) {
+      FrameAuth.encode(message.auth, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -434,6 +465,88 @@ export const StreamRequest: MessageFns<StreamRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.batch = reader.bytes();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.auth = FrameAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamRequest {
+    return {
+      batch: isSet(object.batch) ? bytesFromBase64(object.batch) : new Uint8Array(0),
+      auth: isSet(object.auth) ? FrameAuth.fromJSON(object.auth) : undefined,
+    };
+  },
+
+  toJSON(message: StreamRequest): unknown {
+    const obj: any = {};
+    if (message.batch.length !== 0) {
+      obj.batch = base64FromBytes(message.batch);
+    }
+    if (message.auth !== undefined) {
+      obj.auth = FrameAuth.toJSON(message.auth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamRequest>, I>>(base?: I): StreamRequest {
+    return StreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamRequest>, I>>(object: I): StreamRequest {
+    const message = createBaseStreamRequest();
+    message.batch = object.batch ?? new Uint8Array(0);
+    message.auth = (object.auth !== undefined && object.auth !== null) ? FrameAuth.fromPartial(object.auth) : undefined;
+    return message;
+  },
+};
+
+function createBaseBatch(): Batch {
+  return { messages: [] };
+}
+
+export const Batch: MessageFns<Batch> = {
+  encode(message: Batch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.messages) {
+      Message.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Batch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatch();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -457,13 +570,13 @@ export const StreamRequest: MessageFns<StreamRequest> = {
     }
   },
 
-  fromJSON(object: any): StreamRequest {
+  fromJSON(object: any): Batch {
     return {
       messages: globalThis.Array.isArray(object?.messages) ? object.messages.map((e: any) => Message.fromJSON(e)) : [],
     };
   },
 
-  toJSON(message: StreamRequest): unknown {
+  toJSON(message: Batch): unknown {
     const obj: any = {};
     if (message.messages?.length) {
       obj.messages = message.messages.map((e) => Message.toJSON(e));
@@ -471,12 +584,113 @@ export const StreamRequest: MessageFns<StreamRequest> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<StreamRequest>, I>>(base?: I): StreamRequest {
-    return StreamRequest.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<Batch>, I>>(base?: I): Batch {
+    return Batch.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<StreamRequest>, I>>(object: I): StreamRequest {
-    const message = createBaseStreamRequest();
+  fromPartial<I extends Exact<DeepPartial<Batch>, I>>(object: I): Batch {
+    const message = createBaseBatch();
     message.messages = object.messages?.map((e) => Message.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFrameAuth(): FrameAuth {
+  return { timestamp: "", nonce: "", signature: "" };
+}
+
+export const FrameAuth: MessageFns<FrameAuth> = {
+  encode(message: FrameAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.timestamp !== "") {
+      writer.uint32(10).string(message.timestamp);
+    }
+    if (message.nonce !== "") {
+      writer.uint32(18).string(message.nonce);
+    }
+    if (message.signature !== "") {
+      writer.uint32(26).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrameAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrameAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.timestamp = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrameAuth {
+    return {
+      timestamp: isSet(object.timestamp) ? globalThis.String(object.timestamp) : "",
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: FrameAuth): unknown {
+    const obj: any = {};
+    if (message.timestamp !== "") {
+      obj.timestamp = message.timestamp;
+    }
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrameAuth>, I>>(base?: I): FrameAuth {
+    return FrameAuth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrameAuth>, I>>(object: I): FrameAuth {
+    const message = createBaseFrameAuth();
+    message.timestamp = object.timestamp ?? "";
+    message.nonce = object.nonce ?? "";
+    message.signature = object.signature ?? "";
     return message;
   },
 };
@@ -1072,7 +1286,13 @@ export const HlcTimestamp: MessageFns<HlcTimestamp> = {
  * Hello, under a deadline, before each (re)connection.
  *
  * The caller names itself and the node it means in the call metadata: `kommander-from` and `kommander-to`.
- * The server verifies them (membership, identity) before it decodes any frame.
+ * The server verifies them (authentication, membership, identity) before it decodes any body or frame.
+ *
+ * Under shared-secret authentication every call also carries the core's four request headers as metadata
+ * (`x-kommander-sender`, `x-kommander-timestamp`, `x-kommander-nonce`, `x-kommander-signature`), signed with
+ * method "POST", the full method path (e.g. "/kommander.transport.v1.RaftTransportService/Hello") and the
+ * exact request bytes (none for Stream); and every frame of a Stream carries its own FrameAuth. Under mutual
+ * TLS the server identifies the caller by its client certificate instead.
  */
 export type RaftTransportServiceService = typeof RaftTransportServiceService;
 export const RaftTransportServiceService = {
