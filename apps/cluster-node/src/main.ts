@@ -5,10 +5,11 @@
  * REST, the node-to-node routes; gRPC listens on the --id port instead. Prints one JSON line
  * `{"event":"ready",...}` once joined, and leaves the cluster cleanly on SIGTERM or SIGINT.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify from 'fastify';
-import { InMemoryWal, RaftManager, RaftOperationStatus, StaticDiscovery, type Transport, type Wal } from '@kommander/core';
-import { kommanderRoutes, type RaftInbound } from '@kommander/fastify-routes';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { InMemoryWal, RaftManager, RaftOperationStatus, StaticDiscovery, validateNodeAuth, type NodeAuth, type Transport, type Wal } from '@kommander/core';
+import { kommanderHttpsOptions, kommanderRoutes, type RaftInbound } from '@kommander/fastify-routes';
 import { GrpcTransport } from '@kommander/transport-grpc';
 import { RestTransport } from '@kommander/transport-rest';
 import { RocksDbWal } from '@kommander/wal-rocksdb';
@@ -28,6 +29,25 @@ function createWal(options: NodeOptions): Wal {
   }
 }
 
+/** Reads the authentication files and checks the setting, so that a bad one stops the process at start-up. */
+function loadAuth(options: NodeOptions): NodeAuth {
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${flag} ${path}: ${(error as Error).message}`);
+    }
+  };
+  switch (options.auth) {
+    case 'disabled':
+      return { mode: 'disabled' };
+    case 'shared-secret':
+      return validateNodeAuth({ mode: 'shared-secret', secret: read('--secret-file', options.secretFile).toString('utf8').replace(/\r?\n$/, '') }, '--secret-file (auth)');
+    case 'mutual-tls':
+      return validateNodeAuth({ mode: 'mutual-tls', ca: read('--tls-ca', options.tlsCa), cert: read('--tls-cert', options.tlsCert), key: read('--tls-key', options.tlsKey) }, '--tls (auth)');
+  }
+}
+
 /** With gRPC the Raft messages do not arrive over HTTP: the node-to-node route answers 503. */
 const NO_HTTP_INBOUND: RaftInbound = { receive: () => false };
 
@@ -36,8 +56,9 @@ async function main(): Promise<void> {
   let raft: RaftManager | undefined;
   const members = (): Iterable<string> => raft?.members() ?? [];
   const state = new KvState();
-  const rest = options.transport === 'rest' ? new RestTransport({ node: options.id }) : undefined;
-  const transport: Transport = rest ?? new GrpcTransport({ node: options.id, members, host: options.host });
+  const auth = loadAuth(options);
+  const rest = options.transport === 'rest' ? new RestTransport({ node: options.id, auth }) : undefined;
+  const transport: Transport = rest ?? new GrpcTransport({ node: options.id, members, host: options.host, auth });
   const node = new RaftManager({
     node: options.id,
     initialPartitions: options.partitions,
@@ -52,8 +73,12 @@ async function main(): Promise<void> {
   node.onReplicationReceived((partition, log) => state.apply(partition, log));
   node.onLogRestored((partition, log) => state.apply(partition, log));
 
-  const app = Fastify({ logger: false });
-  await app.register(kommanderRoutes, { node, inbound: rest ?? NO_HTTP_INBOUND });
+  // With REST and mutual TLS the Raft routes need an HTTPS host that asks for client certificates.
+  // (One FastifyInstance type for both: the routes below do not depend on the server kind.)
+  const app: FastifyInstance = rest !== undefined && auth.mode === 'mutual-tls'
+    ? (Fastify({ logger: false, https: kommanderHttpsOptions(auth) }) as unknown as FastifyInstance)
+    : Fastify({ logger: false });
+  await app.register(kommanderRoutes, { node, inbound: rest ?? NO_HTTP_INBOUND, ...(rest === undefined ? {} : { auth }) });
   app.post<{ Params: { key: string }; Body: { value: string } }>(
     '/kv/:key',
     { schema: { body: { type: 'object', required: ['value'], additionalProperties: false, properties: { value: { type: 'string' } } } } },

@@ -17,6 +17,14 @@ export interface NodeOptions {
   readonly tickMs: number;
   /** fsync every WAL batch. */
   readonly sync: boolean;
+  /** Node authentication of the Raft traffic. */
+  readonly auth: 'disabled' | 'shared-secret' | 'mutual-tls';
+  /** File holding the shared secret (shared-secret; a trailing newline is ignored). */
+  readonly secretFile: string;
+  /** PEM files of the CA, this node's certificate and its key (mutual-tls). */
+  readonly tlsCa: string;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
 }
 
 export const USAGE = `usage: kommander-node --id HOST:PORT --peers HOST:PORT,HOST:PORT,... [options]
@@ -28,7 +36,12 @@ export const USAGE = `usage: kommander-node --id HOST:PORT --peers HOST:PORT,HOS
                             (default: the --id port with REST, the --id port + 1000 with gRPC)
   --host HOST               interface to listen on (default: the --id host)
   --tick-ms N               milliseconds per Raft tick (default 50)
-  --no-sync                 do not fsync the WAL (benchmarks only)`;
+  --no-sync                 do not fsync the WAL (benchmarks only)
+  --auth disabled|shared-secret|mutual-tls  node authentication (default disabled)
+  --secret-file FILE        the shared secret, at least 32 bytes (with --auth shared-secret)
+  --tls-ca FILE --tls-cert FILE --tls-key FILE
+                            PEM CA, node certificate and key (with --auth mutual-tls; with REST the
+                            whole Fastify host is then HTTPS and asks every client for a certificate)`;
 
 /** Parses `argv` (without node and script); throws an Error naming the bad flag and what it expects. */
 export function parseOptions(argv: readonly string[]): NodeOptions {
@@ -48,7 +61,7 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
     i++;
   }
   if (switches.has('help')) throw new Error(USAGE);
-  const known = new Set(['id', 'peers', 'transport', 'wal', 'data', 'partitions', 'http-port', 'host', 'tick-ms']);
+  const known = new Set(['id', 'peers', 'transport', 'wal', 'data', 'partitions', 'http-port', 'host', 'tick-ms', 'auth', 'secret-file', 'tls-ca', 'tls-cert', 'tls-key']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}\n${USAGE}`);
   const id = required(flags, 'id');
   const endpoint = splitEndpoint(id, '--id');
@@ -59,6 +72,13 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
   const wal = oneOf(flags.get('wal') ?? 'sqlite', '--wal', ['memory', 'sqlite', 'rocksdb'] as const);
   const data = flags.get('data') ?? '';
   if (wal !== 'memory' && data === '') throw new Error(`--data DIR is required with --wal ${wal}`);
+  const auth = oneOf(flags.get('auth') ?? 'disabled', '--auth', ['disabled', 'shared-secret', 'mutual-tls'] as const);
+  const secretFile = flags.get('secret-file') ?? '';
+  if (auth === 'shared-secret' && secretFile === '') throw new Error('--secret-file FILE is required with --auth shared-secret');
+  if (auth !== 'shared-secret' && secretFile !== '') throw new Error(`--secret-file is only used with --auth shared-secret (got --auth ${auth})`);
+  const [tlsCa, tlsCert, tlsKey] = (['tls-ca', 'tls-cert', 'tls-key'] as const).map((name) => flags.get(name) ?? '');
+  if (auth === 'mutual-tls' && (tlsCa === '' || tlsCert === '' || tlsKey === '')) throw new Error('--tls-ca, --tls-cert and --tls-key are all required with --auth mutual-tls');
+  if (auth !== 'mutual-tls' && (tlsCa !== '' || tlsCert !== '' || tlsKey !== '')) throw new Error(`--tls-ca, --tls-cert and --tls-key are only used with --auth mutual-tls (got --auth ${auth})`);
   return {
     id,
     peers,
@@ -70,6 +90,11 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
     host: flags.get('host') ?? endpoint.host,
     tickMs: integer(flags.get('tick-ms') ?? '50', '--tick-ms', 1, 60_000),
     sync: !switches.has('no-sync'),
+    auth,
+    secretFile,
+    tlsCa: tlsCa!,
+    tlsCert: tlsCert!,
+    tlsKey: tlsKey!,
   };
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../bench/src/harness.js';
+import { eventually } from './eventually.js';
 
 jest.setTimeout(120_000);
 
@@ -48,22 +49,6 @@ function kill(p: Proc): Promise<void> {
     child.once('exit', () => done());
     child.kill('SIGKILL');
   });
-}
-
-/** Retries `attempt` (pacing 25 ms between tries) until it returns a value, or fails after `ms`. */
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((done) => setTimeout(done, 25));
-  }
 }
 
 async function json(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {

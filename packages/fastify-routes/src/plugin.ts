@@ -1,4 +1,5 @@
 import {
+  checkPeerIdentity,
   decodeMessageBatch,
   MESSAGE_BATCH_JSON_SCHEMA,
   RequestVerifier,
@@ -9,6 +10,7 @@ import {
 } from '@kommander/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { PeerCertificates } from './peer-certificate.js';
 import {
   acceptedSchema,
   errorResponses,
@@ -71,6 +73,8 @@ interface ValidOptions {
   readonly prefix: string;
   /** Set when `auth` is in shared-secret mode. */
   readonly verifier: RequestVerifier | null;
+  /** Set when `auth` is in mutual-tls mode. */
+  readonly certificates: PeerCertificates | null;
   readonly adminAuth: boolean;
 }
 
@@ -96,14 +100,31 @@ function validateOptions(options: KommanderRoutesOptions): ValidOptions {
   }
   const auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, '@kommander/fastify-routes: options.auth');
   const verifier = auth.mode === 'shared-secret' ? new RequestVerifier(auth.maxSkewMs === undefined ? { secret: auth.secret } : { secret: auth.secret, maxSkewMs: auth.maxSkewMs }) : null;
+  const certificates = auth.mode === 'mutual-tls' ? new PeerCertificates(auth) : null;
   const adminAuth = options.adminAuth ?? false;
   if (typeof adminAuth !== 'boolean') throw new TypeError(`@kommander/fastify-routes: options.adminAuth must be a boolean, got ${typeof adminAuth}`);
-  if (adminAuth && verifier === null) throw new TypeError("@kommander/fastify-routes: options.adminAuth needs options.auth in 'shared-secret' mode");
-  return { bodyLimit, prefix, verifier, adminAuth };
+  if (adminAuth && verifier === null) {
+    throw new TypeError(
+      certificates === null
+        ? "@kommander/fastify-routes: options.adminAuth needs options.auth in 'shared-secret' mode"
+        : "@kommander/fastify-routes: options.adminAuth needs options.auth in 'shared-secret' mode; in 'mutual-tls' mode leave it out: the TLS handshake guards the admin endpoints when the server refuses clients without a certificate of the CA (kommanderHttpsOptions sets rejectUnauthorized: true)",
+    );
+  }
+  return { bodyLimit, prefix, verifier, certificates, adminAuth };
 }
 
 /** The senders authenticated by the verifier, per request (for the `from` check after decoding). */
 type Senders = WeakMap<FastifyRequest, NodeId>;
+
+/** The names of the verified client certificate, per request (for the `from` check after decoding). */
+type CertificateNames = WeakMap<FastifyRequest, readonly string[]>;
+
+/** Refuses (401) a request whose connection has no verified certificate of the cluster's CA; records the names it gives. */
+function authenticateConnection(certificates: PeerCertificates, names: CertificateNames, request: FastifyRequest): void {
+  const result = certificates.check(request.raw.socket);
+  if (!result.ok) throw new RouteError(401, 'KOMMANDER_UNAUTHENTICATED', `request refused by node authentication: ${result.reason}`);
+  names.set(request, result.names);
+}
 
 /**
  * Verifies a request's signature over its raw body; throws 401/403 with what is wrong. Records the
@@ -118,7 +139,9 @@ function authenticate(verifier: RequestVerifier, senders: Senders, request: Fast
 }
 
 async function kommanderRoutesPlugin(fastify: FastifyInstance, options: KommanderRoutesOptions): Promise<void> {
-  const { bodyLimit, prefix, verifier, adminAuth } = validateOptions(options);
+  const { bodyLimit, prefix, verifier, certificates, adminAuth } = validateOptions(options);
+  // Without a TLS server asking for client certificates, mutual TLS could only fail at every request.
+  certificates?.checkServer(fastify.server);
   const { node, inbound } = options;
   const members = options.members ?? (() => node.members());
   fastify.decorate('kommander', node);
@@ -132,13 +155,13 @@ async function kommanderRoutesPlugin(fastify: FastifyInstance, options: Kommande
       );
       // Only JSON is accepted here: anything else is answered 415 instead of reaching the decoder.
       scope.removeAllContentTypeParsers();
-      // The parser keeps the raw bytes: the message route authenticates them (when `auth` is on) before
-      // anything is decoded, then parses them itself (see `decodeBody`).
+      // The parser keeps the raw bytes: the message route authenticates them (when `auth` is shared-secret)
+      // before anything is decoded, then parses them itself (see `decodeBody`).
       scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
         done(null, body);
       });
       const senders: Senders = new WeakMap();
-      registerMessageRoute(scope, node, inbound, members, verifier, senders);
+      registerMessageRoute(scope, node, inbound, members, { verifier, senders, certificates, names: new WeakMap() });
       registerAdminRoutes(scope, node, adminAuth ? verifier : null, senders);
     },
     { prefix },
@@ -146,7 +169,7 @@ async function kommanderRoutesPlugin(fastify: FastifyInstance, options: Kommande
 }
 
 /**
- * The message route's body, from the raw bytes the parser kept: authenticated first (when `auth` is on),
+ * The message route's body, from the raw bytes the parser kept: authenticated first (when `auth` is shared-secret),
  * then parsed. JSON.parse, not secure-json-parse: the decoder reads only known own fields into fresh
  * objects, and refuses `__proto__` as an unknown field.
  */
@@ -163,11 +186,22 @@ function decodeBody(request: FastifyRequest, verifier: RequestVerifier | null, s
   }
 }
 
-function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbound: RaftInbound, members: () => Iterable<NodeId>, verifier: RequestVerifier | null, senders: Senders): void {
+/** How the message route authenticates its sender: at most one of `verifier` and `certificates` is set. */
+interface MessageAuth {
+  readonly verifier: RequestVerifier | null;
+  readonly senders: Senders;
+  readonly certificates: PeerCertificates | null;
+  readonly names: CertificateNames;
+}
+
+function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbound: RaftInbound, members: () => Iterable<NodeId>, auth: MessageAuth): void {
+  const { verifier, senders, certificates, names } = auth;
   scope.post(
     '/messages',
     {
-      // Before validation: node authentication over the raw body, then JSON parsing.
+      // Mutual TLS: the connection is checked before anything of the body is read.
+      ...(certificates === null ? {} : { onRequest: async (request: FastifyRequest) => authenticateConnection(certificates, names, request) }),
+      // Before validation: shared-secret authentication over the raw body, then JSON parsing.
       preValidation: async (request) => decodeBody(request, verifier, senders),
       schema: {
         description: 'Node-to-node Raft messages: one batch from one sender, for any partitions.',
@@ -187,6 +221,10 @@ function registerMessageRoute(scope: FastifyInstance, node: KommanderNode, inbou
       const sender = senders.get(request);
       if (verifier !== null && batch.from !== sender) {
         throw new RouteError(403, 'KOMMANDER_SENDER_MISMATCH', `the batch says it is from ${JSON.stringify(batch.from)}, but the request is signed by ${JSON.stringify(sender)}; a node may only send its own batches`, 'from');
+      }
+      if (certificates !== null) {
+        const refusal = checkPeerIdentity(certificates.auth, names.get(request) ?? [], batch.from);
+        if (refusal !== undefined) throw new RouteError(403, 'KOMMANDER_SENDER_MISMATCH', `request refused by node authentication: ${refusal}; a node may only send its own batches`, 'from');
       }
       if (!isMember(members, batch.from)) {
         throw new RouteError(403, 'KOMMANDER_NOT_A_MEMBER', `sender ${JSON.stringify(batch.from)} is not a member of this cluster; only members may send Raft messages to ${JSON.stringify(node.node)}`, 'from');

@@ -40,16 +40,24 @@ export interface KommanderRoutesOptions {
   /** Where the routes are mounted. Default `'/v1/raft'`. Must start with `/` and not end with one. */
   readonly prefix?: string;
   /**
-   * Node authentication of `POST /messages`. Default `{ mode: 'disabled' }`. With
-   * `{ mode: 'shared-secret', secret, maxSkewMs? }` every batch must be signed by a `RestTransport` holding
+   * Node authentication of `POST /messages`. Default `{ mode: 'disabled' }`. Checked at `register`.
+   *
+   * With `{ mode: 'shared-secret', secret, maxSkewMs? }` every batch must be signed by a `RestTransport` holding
    * the same secret; it is verified over the raw body before the body is decoded, and the batch's `from`
-   * must be the signed sender. Checked at `register`.
+   * must be the signed sender.
+   *
+   * With `{ mode: 'mutual-tls', ca, cert, key, peerIdentity? }` the host must be an HTTPS server that asks
+   * for client certificates and trusts `ca` (`Fastify({ https: kommanderHttpsOptions(auth) })`; else
+   * `register` fails). Every request must come over a connection whose client certificate was verified
+   * and is issued by `ca` (else 401, checked before the body is read), and, with `peerIdentity: 'node-id'`
+   * (the default), the certificate must name the batch's `from` as its CN or a subject alternative name
+   * (else 403).
    */
   readonly auth?: NodeAuth;
   /**
    * Also require signed requests on the admin GET endpoints (signed over an empty body with
-   * `signRequest` of `@kommander/core`). Default false: the admin endpoints are read-only and stay open.
-   * Needs `auth` in `shared-secret` mode.
+   * `signRequest` of `@kommander/core`). Default false: the admin endpoints are read-only and stay open
+   * (in `mutual-tls` mode, open to every client the TLS handshake lets in). Needs `auth` in `shared-secret` mode.
    */
   readonly adminAuth?: boolean;
 }

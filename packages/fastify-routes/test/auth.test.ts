@@ -129,7 +129,7 @@ describe('shared-secret authentication on POST /v1/raft/messages', () => {
 
 describe('authentication misconfiguration fails at register', () => {
   test.each<[string, Record<string, unknown>, RegExp]>([
-    ['an unknown mode', { auth: { mode: 'hmac' } }, /options\.auth\.mode must be 'disabled' or 'shared-secret', got "hmac"/],
+    ['an unknown mode', { auth: { mode: 'hmac' } }, /options\.auth\.mode must be 'disabled', 'shared-secret' or 'mutual-tls', got "hmac"/],
     ['a missing secret', { auth: { mode: 'shared-secret' } }, /options\.auth\.secret is required/],
     ['a short secret', { auth: { mode: 'shared-secret', secret: 'short' } }, /options\.auth\.secret must be at least 32 bytes, got 5/],
     ['a bad skew', { auth: { mode: 'shared-secret', secret: SECRET, maxSkewMs: -1 } }, /options\.auth\.maxSkewMs must be an integer/],

@@ -1,16 +1,22 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import {
   encodeMessageJson,
   joinMessageBatchJson,
+  nodeTlsOptions,
   signRequest,
+  silentLogger,
   validateNodeAuth,
+  type Logger,
   type Message,
   type MessageHandler,
   type NodeAuth,
   type NodeId,
+  type NodeTlsOptions,
   type Transport,
 } from '@kommander/core';
+import { describeTlsFailure } from './tls-failure.js';
 
 /** Options of {@link RestTransport}. */
 export interface RestTransportOptions {
@@ -18,7 +24,9 @@ export interface RestTransportOptions {
   readonly node: NodeId;
   /**
    * The base URL of `peer` (scheme, host, port, optional path), e.g. `http://10.0.0.2:7001`. Default:
-   * `http://${peer}`, since Kommander uses the node's endpoint as its id.
+   * `http://${peer}` (`https://${peer}` with `auth` in `mutual-tls` mode), since Kommander uses the node's
+   * endpoint as its id. In `mutual-tls` mode it must return `https://` URLs, and the host in it is the
+   * name the peer's certificate is checked against.
    */
   readonly resolve?: (peer: NodeId) => string;
   /** Where the peers mounted `@kommander/fastify-routes`, appended to the base URL. Default `'/v1/raft'`. */
@@ -36,12 +44,25 @@ export interface RestTransportOptions {
   readonly initialBackoffMs?: number;
   /** Longest pause between attempts to a peer that keeps failing. Default 1000. */
   readonly maxBackoffMs?: number;
-  /** Called for each dropped batch with the peer and why (unreachable, timeout, 4xx answer, too large). Default: none. */
+  /** Called for each dropped batch with the peer and why (unreachable, timeout, TLS failure, 4xx answer, too large). Default: none. */
   readonly onError?: (peer: NodeId, error: Error) => void;
   /**
-   * Node authentication. Default `{ mode: 'disabled' }`. With `{ mode: 'shared-secret', secret }` every
-   * request is signed (HMAC-SHA256 over method, path, sender, timestamp, nonce and the SHA-256 of the exact
-   * body bytes); the peers' routes must be registered with the same secret. Checked in the constructor.
+   * Receives a warning for every failed request that points at a misconfiguration (a TLS failure, a 4xx
+   * answer) and a debug line for the others (unreachable, timeout, 5xx). Default: silent.
+   */
+  readonly logger?: Logger;
+  /**
+   * Node authentication. Default `{ mode: 'disabled' }`. Checked in the constructor (`InvalidArgumentError`).
+   *
+   * With `{ mode: 'shared-secret', secret }` every request is signed (HMAC-SHA256 over method, path, sender,
+   * timestamp, nonce and the SHA-256 of the exact body bytes); the peers' routes must be registered with
+   * the same secret.
+   *
+   * With `{ mode: 'mutual-tls', ca, cert, key, peerIdentity? }` every request goes over HTTPS presenting
+   * `cert`, and the peer's certificate must chain to `ca` and name the host dialled; the peers' routes must
+   * be registered with the same mode on an HTTPS host (`kommanderHttpsOptions` of
+   * `@kommander/fastify-routes`). The CA, certificate and key are checked here: unreadable, mismatched,
+   * expired or not issued by `ca` throws.
    */
   readonly auth?: NodeAuth;
 }
@@ -76,7 +97,7 @@ const BATCH_OVERHEAD = 64;
  *
  * Per peer there is at most one request in flight; messages sent meanwhile are queued and go together
  * in the next request (which keeps them in send order). A failed request (connection refused or reset,
- * timeout, non-2xx answer) drops its batch (Raft resends) and puts the peer in backoff: sends to it are
+ * TLS failure, timeout, non-2xx answer) drops its batch (Raft resends) and puts the peer in backoff: sends to it are
  * dropped for 50 ms, 100 ms, … up to 1 s, then the next send tries again. `send` never throws for a
  * peer and returns at once.
  *
@@ -93,7 +114,10 @@ export class RestTransport implements Transport {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onError: ((peer: NodeId, error: Error) => void) | undefined;
+  private readonly logger: Logger;
   private readonly auth: NodeAuth;
+  /** Set in `mutual-tls` mode: the agent's CA, certificate and key. */
+  private readonly tls: NodeTlsOptions | null;
   private readonly peers = new Map<NodeId, Peer>();
   private handler: MessageHandler | null = null;
   private httpAgent: HttpAgent | null = null;
@@ -109,7 +133,6 @@ export class RestTransport implements Transport {
       throw new TypeError(`RestTransport: options.pathPrefix must be '' or start with '/' and not end with one, got ${JSON.stringify(prefix)}`);
     }
     this.node = options.node;
-    this.resolve = options.resolve ?? ((peer) => `http://${peer}`);
     this.path = `${prefix}/messages`;
     this.requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 5000);
     this.maxBatchBytes = positive('maxBatchBytes', options.maxBatchBytes ?? 16 * 1024 * 1024);
@@ -119,9 +142,16 @@ export class RestTransport implements Transport {
     if (this.maxBackoffMs < this.initialBackoffMs) throw new TypeError('RestTransport: options.maxBackoffMs must be ≥ initialBackoffMs');
     if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('RestTransport: options.onError must be a function');
     this.onError = options.onError;
+    if (options.logger !== undefined && (options.logger === null || typeof options.logger.child !== 'function')) {
+      throw new TypeError('RestTransport: options.logger must be a pino-compatible logger (trace … fatal and child())');
+    }
+    this.logger = (options.logger ?? silentLogger).child({ transport: 'rest', node: options.node });
     this.auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, 'RestTransport: options.auth');
     // The node id goes into a header when signing: fail now, not at the first request.
     if (this.auth.mode === 'shared-secret') signRequest({ secret: this.auth.secret, method: 'POST', path: this.path, sender: this.node, body: '' });
+    this.tls = this.auth.mode === 'mutual-tls' ? nodeTlsOptions(this.auth, 'RestTransport: options.auth') : null;
+    const scheme = this.tls === null ? 'http' : 'https';
+    this.resolve = options.resolve ?? ((peer) => `${scheme}://${peer}`);
   }
 
   async start(handler: MessageHandler): Promise<void> {
@@ -129,14 +159,17 @@ export class RestTransport implements Transport {
     if (this.handler !== null) throw new Error(`RestTransport.start: node ${JSON.stringify(this.node)} is already started`);
     this.handler = handler;
     this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
+    const tls = this.tls;
+    // In mutual-tls mode: present this node's certificate, trust only the cluster's CA; the agent's default
+    // checkServerIdentity checks the peer's certificate against the host of the URL.
+    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(tls === null ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: tls.minVersion, rejectUnauthorized: true }) });
   }
 
   send(peer: NodeId, messages: readonly Message[]): void {
     if (this.handler === null || messages.length === 0) return;
     const p = this.peer(peer);
-    if (p === null) {
-      this.drop(peer, messages.length, new Error(`cannot resolve peer ${JSON.stringify(peer)} to a URL`));
+    if (p instanceof Error) {
+      this.drop(peer, messages.length, p);
       return;
     }
     if (p.backoff !== null) {
@@ -194,16 +227,20 @@ export class RestTransport implements Transport {
     return { ...this.counters };
   }
 
-  private peer(id: NodeId): Peer | null {
+  /** The peer's state, or why it cannot be reached (not cached: the next send resolves again). */
+  private peer(id: NodeId): Peer | Error {
     const known = this.peers.get(id);
     if (known !== undefined) return known;
     let url: URL;
     try {
       url = new URL(`${this.resolve(id).replace(/\/+$/, '')}${this.path}`);
     } catch {
-      return null;
+      return new Error(`cannot resolve peer ${JSON.stringify(id)} to a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return new Error(`cannot resolve peer ${JSON.stringify(id)} to a URL`);
+    if (this.tls !== null && url.protocol !== 'https:') {
+      return new Error(`peer ${JSON.stringify(id)} resolves to ${url.origin}, but auth is 'mutual-tls': resolve() must return https:// URLs`);
+    }
     const p: Peer = { id, url, queue: [], queueBytes: 0, inFlight: null, failures: 0, backoff: null };
     this.peers.set(id, p);
     return p;
@@ -244,6 +281,8 @@ export class RestTransport implements Transport {
     const req = https ? httpsRequest(p.url, options) : httpRequest(p.url, options);
     p.inFlight = req;
     let settled = false;
+    /** The answer's status code; 0 until one arrives. */
+    let status = 0;
     const timer = setTimeout(() => req.destroy(new Error(`no answer from ${p.id} within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
     const finish = (error: Error | null): void => {
       if (settled) return;
@@ -263,11 +302,19 @@ export class RestTransport implements Transport {
         return;
       }
       this.counters.failures += 1;
-      this.drop(p.id, count, error);
+      const socket = req.socket as Partial<TLSSocket> | null;
+      const tlsFailure = https ? describeTlsFailure(error, p.id, p.url.hostname, this.tls !== null && status === 0 && !req.reusedSocket && socket?.authorized === true) : null;
+      const reported = tlsFailure ?? error;
+      // TLS failures and refusals (4xx) will not heal by themselves: worth a warning. The rest (peer down,
+      // timeout, 5xx) is ordinary while members restart.
+      const line = { peer: p.id, url: p.url.origin, error: reported.message };
+      if (tlsFailure !== null || (status >= 400 && status < 500)) this.logger.warn(line, 'a request to a peer failed; its batch is dropped and the peer is retried after a backoff');
+      else this.logger.debug(line, 'a request to a peer failed; its batch is dropped and the peer is retried after a backoff');
+      this.drop(p.id, count, reported);
       this.backOff(p);
     };
     req.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
+      status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) {
         res.resume();
         res.on('end', () => finish(null));

@@ -89,7 +89,7 @@ test('a receiver with shorter skew refuses a sender whose clock is off (expired 
 
 test('auth misconfiguration throws at construction', () => {
   const cases: [unknown, RegExp][] = [
-    [{ mode: 'mtls' }, /RestTransport: options\.auth\.mode must be 'disabled' or 'shared-secret'/],
+    [{ mode: 'mtls' }, /RestTransport: options\.auth\.mode must be 'disabled', 'shared-secret' or 'mutual-tls', got "mtls"/],
     [{ mode: 'shared-secret' }, /RestTransport: options\.auth\.secret is required/],
     [{ mode: 'shared-secret', secret: 'too short' }, /RestTransport: options\.auth\.secret must be at least 32 bytes, got 9/],
     [{ mode: 'shared-secret', secret: SECRET, maxSkewMs: 0 }, /RestTransport: options\.auth\.maxSkewMs/],
