@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [-- --filter <substring>] [--seconds N]`: runs the benchmark scenarios one after another,
+ * `pnpm bench [-- --filter <substring>[,<substring>…]] [--seconds N]`: runs the benchmark scenarios one after another,
  * printing one JSON line per result as it finishes and a table at the end.
  */
 import type { BenchResult, Scenario } from './harness.js';
@@ -26,8 +26,9 @@ function parseArgs(argv: readonly string[]): { filter: string; seconds: number }
 
 async function main(): Promise<void> {
   const { filter, seconds } = parseArgs(process.argv.slice(2));
-  const selected = scenarios.filter((s) => s.name.includes(filter));
-  if (selected.length === 0 && etcdSkipped !== undefined && ['etcd-i1', 'etcd-i64', 'etcd-i256'].some((n) => n.includes(filter))) {
+  const filters = filter.split(',');
+  const selected = scenarios.filter((s) => filters.some((f) => s.name.includes(f)));
+  if (selected.length === 0 && etcdSkipped !== undefined && ['etcd-i1', 'etcd-i64', 'etcd-i256'].some((n) => filters.some((f) => n.includes(f)))) {
     process.stderr.write(`${etcdSkipped}\n`);
     return;
   }

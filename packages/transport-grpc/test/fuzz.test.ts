@@ -8,7 +8,9 @@ import { frame, RawClient, waitFor, wireEntry, wireMessage } from './support.js'
 jest.setTimeout(60_000);
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
-const PAYLOADS = 10_000;
+/** Per endpoint (Hello and Stream): twice this many payloads in all. */
+const PER_ENDPOINT = 10_000;
+const PAYLOADS = 2 * PER_ENDPOINT;
 const SERVER = 'server';
 const MEMBERS = ['server', 'fuzzer', 'peer'];
 /** Statuses a refusal may carry: client errors only, never INTERNAL / UNKNOWN. */
@@ -33,7 +35,7 @@ function isValid(m: Message): boolean {
   );
 }
 
-test(`${PAYLOADS} random and mutated payloads are refused with a client status, never reach the handler invalid, and the node keeps serving (seed ${SEED})`, async () => {
+test(`${PER_ENDPOINT} random and mutated payloads to each endpoint (Hello, Stream) are refused with a client status, never reach the handler invalid, and the node keeps serving (seed ${SEED})`, async () => {
   const prng = new Prng(SEED);
   const random = (): number => prng.next();
   const int = (n: number): number => Math.floor(random() * n);
@@ -121,7 +123,7 @@ test(`${PAYLOADS} random and mutated payloads are refused with a client status, 
     const worker = async (): Promise<void> => {
       while (next < PAYLOADS) {
         const i = next++;
-        const toHello = i % 5 === 4;
+        const toHello = i % 2 === 1;
         const payload = toHello ? helloPayload() : streamPayload();
         const head = headers();
         const result = toHello ? await raw.hello(head, payload) : await raw.stream(head, [payload]);
@@ -145,6 +147,8 @@ test(`${PAYLOADS} random and mutated payloads are refused with a client status, 
     expect(codes.get('Stream INVALID_ARGUMENT') ?? 0).toBeGreaterThan(1000);
     expect(codes.get('Stream PERMISSION_DENIED') ?? 0).toBeGreaterThan(10);
     expect(codes.get('Hello INVALID_ARGUMENT') ?? 0).toBeGreaterThan(100);
+    const sent = (endpoint: string): number => [...codes].filter(([name]) => name.startsWith(`${endpoint} `)).reduce((n, [, c]) => n + c, 0);
+    expect([sent('Hello'), sent('Stream')]).toEqual([PER_ENDPOINT, PER_ENDPOINT]);
   } catch (error) {
     console.error(`fuzz failed with seed ${SEED} (rerun with FUZZ_SEED=${SEED}); status counts ${JSON.stringify([...codes])}`);
     throw error;
