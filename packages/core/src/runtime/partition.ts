@@ -510,21 +510,13 @@ export class Partition {
     else this.serveReads();
   }
 
-  /** After the persist of a snapshot install (the one Ready that is not pipelined). */
+  /** After the persist of a snapshot install (the one Ready that is not pipelined): it completes like the others. */
   private afterPersist(ready: Ready): void {
-    if (ready.persistedMessages.length > 0) this.host.send(ready.persistedMessages);
-    const committed = ready.committedEntries;
-    for (let i = 0; i < committed.length; i++) this.applyQueue.push(committed[i]!);
     if (this.stopped || this.raft === null) return;
-    this.raft.advance(ready);
-    for (const rs of ready.readStates) {
-      const w = this.readWaiters.get(rs.requestId);
-      if (w !== undefined) w.index = rs.index;
-    }
+    this.raft.handOff(ready);
     this.readying = false;
-    this.host.schedule(this);
-    if (!this.applying) this.applyEntries();
-    else this.serveReads();
+    this.inflight.push({ ready, durable: true });
+    this.completeDurable();
   }
 
   /** Applies queued entries in order; an async handler suspends the loop until its promise settles. */
