@@ -1,8 +1,8 @@
 /**
  * apps/cluster-node with node authentication, as OS processes on loopback: a misconfigured node stops at
- * start-up with a message naming the problem; three nodes with a shared secret over gRPC, and three with
- * mutual TLS over REST (the Fastify host is then HTTPS and asks every client for a certificate), elect,
- * replicate and end with identical applied sequences.
+ * start-up with a message naming the problem; three nodes with a shared secret over gRPC, three with
+ * mutual TLS over REST (the Fastify host is then HTTPS and asks every client for a certificate) and three
+ * with mutual TLS over gRPC elect, replicate and end with identical applied sequences.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -167,14 +167,18 @@ describe('cluster-node with node authentication', () => {
     await cluster('grpc', () => ['--auth', 'shared-secret', '--secret-file', secret], plain);
   });
 
+  /** Flags of a node in mutual-TLS mode: a certificate of the test CA naming its id. */
+  const tlsArgs = (id: string): string[] => {
+    const issued = pki.issue({ cn: id });
+    const name = id.replace(':', '_');
+    return ['--auth', 'mutual-tls', '--tls-ca', file('cluster-ca.pem', pki.ca), '--tls-cert', file(`${name}.pem`, issued.cert), '--tls-key', file(`${name}.key`, issued.key)];
+  };
+
   test('three processes with mutual TLS over REST (an HTTPS host asking for client certificates) do too', async () => {
-    const ca = file('cluster-ca.pem', pki.ca);
-    const args = (id: string): string[] => {
-      const issued = pki.issue({ cn: id });
-      const name = id.replace(':', '_');
-      return ['--auth', 'mutual-tls', '--tls-ca', ca, '--tls-cert', file(`${name}.pem`, issued.cert), '--tls-key', file(`${name}.key`, issued.key)];
-    };
-    const client = pki.issue({ cn: 'test-client' });
-    await cluster('rest', args, withCertificate(pki.ca, client));
+    await cluster('rest', tlsArgs, withCertificate(pki.ca, pki.issue({ cn: 'test-client' })));
+  });
+
+  test('three processes with mutual TLS over gRPC do too (their Fastify host stays plain HTTP)', async () => {
+    await cluster('grpc', tlsArgs, plain);
   });
 });
