@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { Server as TlsServer, type DetailedPeerCertificate } from 'node:tls';
-import { certificateNames, type MutualTlsNodeAuth } from '@kommander/core';
+import { caCertificates, certificateNames, chainsTo, type MutualTlsNodeAuth } from '@kommander/core';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 const FIX = 'create the host with Fastify({ https: kommanderHttpsOptions(auth) })';
@@ -33,6 +33,7 @@ export type PeerCheck = { readonly ok: true; readonly names: readonly string[] }
 /** Checks client certificates against the cluster's CA (`auth.ca`), once per connection. */
 export class PeerCertificates {
   private readonly clusterCa: ReadonlySet<string>;
+  private readonly clusterCaCertificates: readonly X509Certificate[];
   /**
    * Per socket: a connection's client certificate is verified once, in its handshake, so every request on
    * a kept-alive connection gets the same answer. (A TLS 1.2 renegotiation cannot lend a connection a
@@ -42,6 +43,7 @@ export class PeerCertificates {
 
   constructor(readonly auth: MutualTlsNodeAuth) {
     this.clusterCa = fingerprints(auth.ca);
+    this.clusterCaCertificates = caCertificates(auth);
   }
 
   /**
@@ -84,12 +86,15 @@ export class PeerCertificates {
     if (socket.authorized !== true) {
       return { ok: false, reason: `the client certificate ${describe(leaf)} was not verified (TLS: ${tlsError}); it must be issued by the cluster's CA (auth.ca) and be valid now` };
     }
-    // The verified chain runs from the leaf to the trusted root (Node completes it from the server's CA store).
-    const seen = new Set<string>();
-    for (let c: DetailedPeerCertificate | undefined = leaf; c !== undefined && c.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
-      if (this.clusterCa.has(c.fingerprint256)) return { ok: true, names: certificateNames(leaf) };
+    // TLS verified the chain against every CA the host trusts; this one must lead to the cluster's CA by
+    // signature (Node's reported chain is rebuilt by names, which another CA could share).
+    const above: X509Certificate[] = [];
+    const seen = new Set<string>([leaf.fingerprint256]);
+    for (let c = leaf.issuerCertificate; c !== undefined && c !== null && c.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
       seen.add(c.fingerprint256);
+      above.push(new X509Certificate(c.raw));
     }
+    if (chainsTo(new X509Certificate(leaf.raw), above, this.clusterCaCertificates)) return { ok: true, names: certificateNames(leaf) };
     return { ok: false, reason: `the client certificate ${describe(leaf)} is trusted by this HTTPS server but not issued by the cluster's CA (options.auth.ca); only members' certificates may send Raft messages` };
   }
 }

@@ -156,6 +156,36 @@ describe('mutual TLS on POST /v1/raft/messages', () => {
     }
   });
 
+  test('another trusted CA with the same name as the cluster CA does not pass for it (the chain is checked by signature)', async () => {
+    // No key identifiers: Node rebuilds the reported chain by names alone, so a name match must not be enough.
+    const cluster = createTestPki('Kommander twin CA', { keyIdentifiers: false });
+    const twin = createTestPki('Kommander twin CA', { keyIdentifiers: false });
+    const own = cluster.issue({ cn: SELF });
+    const auth: MutualTlsNodeAuth = { mode: 'mutual-tls', ca: cluster.ca, cert: own.cert, key: own.key };
+    const host = await tlsHost(auth, { ...kommanderHttpsOptions(auth), ca: twin.ca + cluster.ca });
+    try {
+      const impostor = twin.issue({ cn: PEER });
+      const res = await new Promise<Answer>((resolve, reject) => {
+        const payload = batchJson([message({ from: PEER })], PEER);
+        const req = request(
+          { host: '127.0.0.1', port: host.port, method: 'POST', path: PATH, agent: false, ca: cluster.ca, cert: impostor.cert, key: impostor.key,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+          (r) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (c: Buffer) => chunks.push(c));
+            r.on('end', () => resolve({ statusCode: r.statusCode ?? 0, json: () => JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+      expectRefused(res, 401, 'KOMMANDER_UNAUTHENTICATED', /not issued by the cluster's CA/);
+      expect(host.inbound.batches).toHaveLength(0);
+    } finally {
+      await host.app.close();
+    }
+  });
+
   test("a member's certificate cannot send another member's batch (403 with the reason); nothing reaches the node", async () => {
     const host = await tlsHost();
     try {

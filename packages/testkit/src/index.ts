@@ -49,4 +49,4 @@ export type { InvariantName, Violation } from './sim/invariants/violation.js';
 export { dataKey, entryIdentity } from './sim/invariants/identity.js';
 export type { EntryContent } from './sim/invariants/identity.js';
 export { createTestPki } from './pki.js';
-export type { IssueOptions, IssuedCertificate, TestPki } from './pki.js';
+export type { IssueOptions, IssuedCertificate, TestPki, TestPkiOptions } from './pki.js';

@@ -22,6 +22,16 @@ export interface IssueOptions {
   readonly notBefore?: Date;
   /** Default: one year from now. */
   readonly notAfter?: Date;
+  /** Extended key usage: `'both'` (default: TLS server and client), `'server'` or `'client'` only (for tests of bad set-ups). */
+  readonly usage?: 'both' | 'server' | 'client';
+}
+
+/** Options of {@link createTestPki}; the defaults make a proper CA. */
+export interface TestPkiOptions {
+  /** Mark the CA certificate as a CA (basicConstraints CA:TRUE). Default true; false makes a broken CA for tests. */
+  readonly markAsCa?: boolean;
+  /** Add subject/authority key identifiers. Default true; false leaves chain building to names alone. */
+  readonly keyIdentifiers?: boolean;
 }
 
 export interface TestPki {
@@ -32,7 +42,8 @@ export interface TestPki {
 }
 
 /** Creates a fresh CA. Two calls give two unrelated CAs (use one to make a "rogue" certificate). */
-export function createTestPki(name = 'Kommander test CA'): TestPki {
+export function createTestPki(name = 'Kommander test CA', options: TestPkiOptions = {}): TestPki {
+  const keyIds = options.keyIdentifiers ?? true;
   const caKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const caSpki = caKeys.publicKey.export({ type: 'spki', format: 'der' });
   const caName = distinguishedName(name);
@@ -45,9 +56,9 @@ export function createTestPki(name = 'Kommander test CA'): TestPki {
     notBefore: new Date(now - 3_600_000),
     notAfter: new Date(now + 10 * 365 * 86_400_000),
     extensions: [
-      extension(OID.basicConstraints, true, seq(der(0x01, Buffer.from([0xff])))),
+      extension(OID.basicConstraints, true, options.markAsCa === false ? seq() : seq(der(0x01, Buffer.from([0xff])))),
       extension(OID.keyUsage, true, der(0x03, Buffer.from([0x01, 0x06]))), // keyCertSign, cRLSign
-      extension(OID.subjectKeyIdentifier, false, der(0x04, caKeyId)),
+      ...(keyIds ? [extension(OID.subjectKeyIdentifier, false, der(0x04, caKeyId))] : []),
     ],
     signer: caKeys.privateKey,
   });
@@ -57,12 +68,15 @@ export function createTestPki(name = 'Kommander test CA'): TestPki {
       const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
       const names = (options.altNames ?? ['127.0.0.1', 'localhost']).map(generalName);
+      const usage = options.usage ?? 'both';
+      const purposes = usage === 'both' ? [oid(OID.serverAuth), oid(OID.clientAuth)] : [oid(usage === 'server' ? OID.serverAuth : OID.clientAuth)];
       const extensions = [
         extension(OID.basicConstraints, true, seq()),
         extension(OID.keyUsage, true, der(0x03, Buffer.from([0x05, 0xa0]))), // digitalSignature, keyEncipherment
-        extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth), oid(OID.clientAuth))),
-        extension(OID.subjectKeyIdentifier, false, der(0x04, keyIdentifier(spki))),
-        extension(OID.authorityKeyIdentifier, false, seq(der(0x80, caKeyId))),
+        extension(OID.extKeyUsage, false, seq(...purposes)),
+        ...(keyIds
+          ? [extension(OID.subjectKeyIdentifier, false, der(0x04, keyIdentifier(spki))), extension(OID.authorityKeyIdentifier, false, seq(der(0x80, caKeyId)))]
+          : []),
       ];
       if (names.length > 0) extensions.push(extension(OID.subjectAltName, false, seq(...names)));
       const cert = certificate({

@@ -2,6 +2,7 @@ import {
   InvalidArgumentError,
   MessageType,
   silentLogger,
+  checkOwnIdentity,
   validateNodeAuth,
   type Logger,
   type Message,
@@ -26,6 +27,8 @@ import { PeerLink, type Lane, type LinkSettings } from './peer-link.js';
 import { newCounters, type GrpcTransportStats } from './stats.js';
 
 const passthrough = (frame: Buffer): Buffer => frame;
+/** Node ids travel as gRPC metadata values, which must be printable ASCII. */
+const METADATA_SAFE = /^[\x20-\x7e]+$/;
 const NO_BODY = new Uint8Array(0);
 
 /**
@@ -100,6 +103,9 @@ export class GrpcTransport implements Transport {
     if (typeof options.node !== 'string' || options.node === '') {
       throw new InvalidArgumentError('GrpcTransport: options.node', `must be a non-empty string (this node's id), got ${String(options.node)}`);
     }
+    if (!METADATA_SAFE.test(options.node)) {
+      throw new InvalidArgumentError('GrpcTransport: options.node', `must be printable ASCII (it travels in gRPC metadata), got ${JSON.stringify(options.node)}`);
+    }
     if (typeof options.members !== 'function') {
       throw new InvalidArgumentError('GrpcTransport: options.members', 'must be a function returning the current member ids');
     }
@@ -119,6 +125,7 @@ export class GrpcTransport implements Transport {
     }
     this.logger = (options.logger ?? silentLogger).child({ transport: 'grpc', node: options.node });
     const auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, 'GrpcTransport: options.auth');
+    checkOwnIdentity(auth, options.node, 'GrpcTransport: options.auth');
     this.auth = createAuthentication(auth, options.node, 'GrpcTransport: options.auth');
     const channelOptions: ChannelOptions = {
       'grpc.max_send_message_length': this.maxMessageBytes,
@@ -188,6 +195,11 @@ export class GrpcTransport implements Transport {
   }
 
   private sendOn(peer: NodeId, lane: Lane, messages: readonly Message[]): void {
+    if (!METADATA_SAFE.test(peer)) {
+      this.counters.framesDropped += 1;
+      this.logger.error({ peer }, 'dropped a batch for a peer whose id is not printable ASCII (it cannot travel in gRPC metadata); use endpoint-like ids');
+      return;
+    }
     let batch: Uint8Array;
     try {
       batch = encodeBatch(messages);

@@ -29,6 +29,7 @@ describe('GrpcTransport refuses a bad auth option at construction', () => {
     ['a missing CA', () => ({ ...mutualTls(pki, 'a'), ca: undefined }), /^GrpcTransport: options\.auth\.ca is required in 'mutual-tls' mode/],
     ['a key that is not PEM', () => ({ ...mutualTls(pki, 'a'), key: 'not a key' }), /^GrpcTransport: options\.auth\.key is not a readable unencrypted PEM private key/],
     ['an unknown peerIdentity', () => ({ ...mutualTls(pki, 'a'), peerIdentity: 'subject' }), /^GrpcTransport: options\.auth\.peerIdentity must be 'node-id' or 'ca'/],
+    ['a certificate that names another node', () => mutualTls(pki, 'b'), /^GrpcTransport: options\.auth\.cert does not name this node "a"/],
   ])('%s', (_name, auth, message) => {
     let thrown: unknown;
     try {
@@ -38,6 +39,22 @@ describe('GrpcTransport refuses a bad auth option at construction', () => {
     }
     expect(thrown).toBeInstanceOf(InvalidArgumentError);
     expect((thrown as Error).message).toMatch(message);
+  });
+
+  test('a node id that is not printable ASCII fails at construction (ids travel in gRPC metadata)', () => {
+    expect(() => new GrpcTransport({ node: 'nöde-1', port: 0, members: () => ['nöde-1'] })).toThrow(/options\.node must be printable ASCII/);
+  });
+
+  test('a batch for a peer whose id is not printable ASCII is dropped and counted, never thrown', async () => {
+    const transport = new GrpcTransport({ node: '127.0.0.1:0', host: '127.0.0.1', port: 0, members: () => ['127.0.0.1:0', 'nöde'] });
+    await transport.start(() => undefined);
+    try {
+      const heartbeat = { type: 6, partition: 1, from: '127.0.0.1:0', to: 'nöde', term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: 0 } as const;
+      expect(() => transport.send('nöde', [heartbeat])).not.toThrow();
+      expect(transport.stats().framesDropped).toBe(1);
+    } finally {
+      await transport.stop();
+    }
   });
 
   test('a node id that cannot be signed (a lone surrogate) fails at construction under shared-secret', () => {

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import {
+  checkOwnIdentity,
   encodeMessageJson,
   joinMessageBatchJson,
   nodeTlsOptions,
@@ -147,6 +148,7 @@ export class RestTransport implements Transport {
     }
     this.logger = (options.logger ?? silentLogger).child({ transport: 'rest', node: options.node });
     this.auth = validateNodeAuth(options.auth ?? { mode: 'disabled' }, 'RestTransport: options.auth');
+    checkOwnIdentity(this.auth, options.node, 'RestTransport: options.auth');
     // The node id goes into a header when signing: fail now, not at the first request.
     if (this.auth.mode === 'shared-secret') signRequest({ secret: this.auth.secret, method: 'POST', path: this.path, sender: this.node, body: '' });
     this.tls = this.auth.mode === 'mutual-tls' ? nodeTlsOptions(this.auth, 'RestTransport: options.auth') : null;

@@ -239,6 +239,7 @@ describe('RestTransport in mutual-tls mode', () => {
       [{ cert: notYet.cert, key: notYet.key }, /RestTransport: options\.auth\.cert is not valid yet/],
       [{ cert: foreign.cert, key: foreign.key }, /RestTransport: options\.auth\.cert was not issued by RestTransport: options\.auth\.ca/],
       [{ peerIdentity: 'cn' }, /RestTransport: options\.auth\.peerIdentity must be 'node-id' or 'ca'/],
+      [{ cert: other.cert, key: other.key }, /RestTransport: options\.auth\.cert does not name this node/],
     ];
     for (const [change, reason] of cases) {
       const auth = { ...good, ...change } as MutualTlsNodeAuth;

@@ -167,15 +167,22 @@ export interface RequestVerifierOptions {
   readonly maxSkewMs?: number;
   /**
    * Most (sender, nonce) pairs remembered (default 100,000). When full, the oldest are forgotten and every
-   * request with a timestamp at or before the newest forgotten one is refused, so a forgotten nonce can
-   * never be replayed.
+   * request of that sender with a timestamp at or before its newest forgotten one is refused, so a
+   * forgotten nonce can never be replayed (and one sender's clock cannot get another's requests refused).
    */
   readonly maxNonces?: number;
+  /**
+   * Requests signed at or before this time (ms) are refused: the nonces of an earlier life of this node
+   * are not known, so they could be replays. Default: the time of construction. Senders resend.
+   */
+  readonly startedAt?: number;
 }
 
 interface SeenNonce {
+  /** The signing time plus the skew bound: after it the request is refused as expired anyway. */
   readonly expiresAt: number;
   readonly timestamp: number;
+  readonly sender: string;
 }
 
 /**
@@ -188,8 +195,9 @@ export class RequestVerifier {
   private readonly key: Buffer;
   /** (sender, nonce) → when it may be forgotten; insertion order ≈ expiry order. */
   private readonly seen = new Map<string, SeenNonce>();
-  /** Requests with a timestamp ≤ this are refused: a nonce of theirs may have been evicted from a full cache. */
-  private evictedUpTo = -1;
+  /** Per sender: its requests with a timestamp ≤ this are refused, a nonce of theirs may have been evicted from a full cache. */
+  private readonly evictedUpTo = new Map<string, number>();
+  private readonly startedAt: number;
 
   constructor(options: RequestVerifierOptions) {
     validateNodeAuth({ mode: 'shared-secret', secret: options?.secret, ...(options?.maxSkewMs === undefined ? {} : { maxSkewMs: options.maxSkewMs }) });
@@ -198,6 +206,9 @@ export class RequestVerifier {
     this.key = keyOf(options.secret);
     this.maxSkewMs = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
     this.maxNonces = maxNonces;
+    const startedAt = options.startedAt ?? Date.now();
+    if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) invalid('startedAt', `must be a time in milliseconds, got ${String(startedAt)}`);
+    this.startedAt = startedAt;
   }
 
   /** Remembered nonces (for tests and monitoring). */
@@ -240,23 +251,33 @@ export class RequestVerifier {
     this.purge(now);
     const key = `${senderHeader}\n${nonce}`;
     if (this.seen.has(key)) return refuse(401, `replayed nonce: ${JSON.stringify(sender)} already sent nonce ${nonce}; every request needs a fresh one`);
-    if (timestamp <= this.evictedUpTo) {
-      return refuse(401, `replayed nonce cannot be ruled out: the request was signed at ${timestamp}, before the oldest nonce this node still remembers (its replay cache of ${this.maxNonces} is full); resend it with a fresh timestamp`);
+    if (timestamp <= this.startedAt) {
+      return refuse(401, `replayed nonce cannot be ruled out: the request was signed at ${timestamp}, before this node started verifying (${this.startedAt}), and the nonces of its earlier life are not known; resend it with a fresh timestamp`);
+    }
+    const evicted = this.evictedUpTo.get(senderHeader);
+    if (evicted !== undefined && timestamp <= evicted) {
+      return refuse(401, `replayed nonce cannot be ruled out: the request was signed at ${timestamp}, before the oldest nonce of ${JSON.stringify(sender)} this node still remembers (its replay cache of ${this.maxNonces} is full); resend it with a fresh timestamp`);
     }
     while (this.seen.size >= this.maxNonces) {
-      const oldest = this.seen.entries().next().value as [string, SeenNonce];
-      this.seen.delete(oldest[0]);
-      if (oldest[1].timestamp > this.evictedUpTo) this.evictedUpTo = oldest[1].timestamp;
+      const [oldestKey, oldest] = this.seen.entries().next().value as [string, SeenNonce];
+      this.seen.delete(oldestKey);
+      if (oldest.timestamp > (this.evictedUpTo.get(oldest.sender) ?? -1)) this.evictedUpTo.set(oldest.sender, oldest.timestamp);
     }
-    this.seen.set(key, { expiresAt: now + 2 * this.maxSkewMs, timestamp });
+    this.seen.set(key, { expiresAt: timestamp + this.maxSkewMs, timestamp, sender: senderHeader });
     return { ok: true, sender };
   }
 
-  /** Forgets nonces older than 2 × maxSkewMs (a replay of them is refused as expired anyway). */
+  /**
+   * Forgets nonces whose requests are refused as expired by now anyway (signed more than maxSkewMs ago),
+   * and eviction marks that old. Insertion order is close to expiry order; a late one waits for the next purge.
+   */
   private purge(now: number): void {
     for (const [key, entry] of this.seen) {
-      if (entry.expiresAt > now) break;
+      if (entry.expiresAt >= now) break;
       this.seen.delete(key);
+    }
+    if (this.evictedUpTo.size > 0) {
+      for (const [sender, at] of this.evictedUpTo) if (at + this.maxSkewMs < now) this.evictedUpTo.delete(sender);
     }
   }
 }
@@ -368,19 +389,58 @@ function checkMutualTls(auth: MutualTlsNodeAuth, argument: string): void {
       if (Date.parse(c.validFrom) > now) invalid(name, `is not valid yet: ${JSON.stringify(c.subject.replace(/\n/g, ', '))} is valid from ${c.validFrom} (check this machine's clock)`);
     }
   }
-  // The leaf must chain to one of the CAs, through the intermediates that follow it.
-  let current = leaf;
-  const pool = [...chain.slice(1)];
-  for (let depth = 0; depth <= pool.length; depth++) {
-    if (cas.some((ca) => current.checkIssued(ca) && current.verify(ca.publicKey))) {
-      checkedTls.add(auth);
-      return;
-    }
-    const next = pool.find((c) => current.checkIssued(c) && current.verify(c.publicKey));
-    if (next === undefined) break;
-    current = next;
+  for (const ca of cas) {
+    if (!ca.ca) invalid(`${argument}.ca`, `holds ${JSON.stringify(ca.subject.replace(/\n/g, ', '))}, which is not a CA certificate (basicConstraints CA:TRUE); TLS would refuse every certificate it issued`);
   }
-  invalid(`${argument}.cert`, `was not issued by ${argument}.ca: ${JSON.stringify(leaf.subject.replace(/\n/g, ', '))} is issued by ${JSON.stringify(leaf.issuer.replace(/\n/g, ', '))}, which is not among the CA certificates (peers would refuse this node)`);
+  for (const c of chain.slice(1)) {
+    if (!c.ca) invalid(`${argument}.cert`, `carries ${JSON.stringify(c.subject.replace(/\n/g, ', '))} after the node's certificate, which is not a CA certificate (basicConstraints CA:TRUE)`);
+  }
+  const usages = leaf.keyUsage; // the extended key usages, when the certificate restricts them
+  if (usages !== undefined && !(usages.includes(SERVER_AUTH) && usages.includes(CLIENT_AUTH))) {
+    invalid(`${argument}.cert`, `is not allowed for both TLS server and client use (its extended key usage lists ${usages.join(', ') || 'nothing'}; a node needs serverAuth ${SERVER_AUTH} and clientAuth ${CLIENT_AUTH})`);
+  }
+  if (!chainsTo(leaf, chain.slice(1), cas)) {
+    invalid(`${argument}.cert`, `was not issued by ${argument}.ca: ${JSON.stringify(leaf.subject.replace(/\n/g, ', '))} is issued by ${JSON.stringify(leaf.issuer.replace(/\n/g, ', '))}, which is not among the CA certificates (peers would refuse this node)`);
+  }
+  checkedTls.add(auth);
+}
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * Whether `leaf` is signed by one of `cas`, directly or through `intermediates` (each link checked by
+ * signature, not by name). For a peer's verified chain, pass the certificates Node reports above the leaf.
+ */
+export function chainsTo(leaf: X509Certificate, intermediates: readonly X509Certificate[], cas: readonly X509Certificate[]): boolean {
+  let current = leaf;
+  const pool = [...intermediates];
+  for (let depth = 0; depth <= pool.length; depth++) {
+    if (cas.some((ca) => current.checkIssued(ca) && current.verify(ca.publicKey))) return true;
+    const at = pool.findIndex((c) => c.ca && current.checkIssued(c) && current.verify(c.publicKey));
+    if (at < 0) return false;
+    current = pool[at]!;
+    pool.splice(at, 1);
+  }
+  return false;
+}
+
+/**
+ * Start-up check of a node's own certificate: in `mutual-tls` mode with `peerIdentity: 'node-id'` it must
+ * name `node` (CN or a SAN), or every peer would refuse this node. Throws {@link InvalidArgumentError}.
+ */
+export function checkOwnIdentity(auth: NodeAuth, node: string, argument = 'auth'): void {
+  if (auth.mode !== 'mutual-tls' || (auth.peerIdentity ?? 'node-id') === 'ca') return;
+  const leaf = parseCertificates(auth.cert, `${argument}.cert`)[0]!;
+  const names = certificateNames(leaf);
+  if (!names.includes(node)) {
+    invalid(`${argument}.cert`, `does not name this node ${JSON.stringify(node)} (it names ${names.map((n) => JSON.stringify(n)).join(', ') || 'nothing'}); with peerIdentity 'node-id' every peer would refuse it — issue the certificate with CN or a subject alternative name ${JSON.stringify(node)}`);
+  }
+}
+
+/** The CA certificates of a validated {@link MutualTlsNodeAuth}. */
+export function caCertificates(auth: MutualTlsNodeAuth): X509Certificate[] {
+  return parseCertificates(auth.ca, 'auth.ca');
 }
 
 function requirePem(value: unknown, argument: string): Pem {

@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createTestPki } from '@kommander/testkit';
-import { certificateNames, checkPeerIdentity, nodeTlsOptions, validateNodeAuth, type MutualTlsNodeAuth } from '../../src/auth/node-auth.js';
+import { certificateNames, chainsTo, checkOwnIdentity, checkPeerIdentity, nodeTlsOptions, validateNodeAuth, type MutualTlsNodeAuth } from '../../src/auth/node-auth.js';
 import { InvalidArgumentError } from '../../src/runtime/validation.js';
 
 const pki = createTestPki();
@@ -47,6 +47,27 @@ describe('mutual-tls settings are checked at start-up', () => {
     expect(refusal(auth({ cert: future.cert, key: future.key }))).toMatch(/auth\.cert is not valid yet/);
     expect(refusal(auth({ peerIdentity: 'anyone' as never }))).toMatch(/auth\.peerIdentity must be 'node-id' or 'ca'/);
     expect(refusal({ mode: 'tls' })).toMatch(/'disabled', 'shared-secret' or 'mutual-tls'/);
+    // A CA certificate not marked as a CA, and a certificate only for one side of TLS: every handshake would fail.
+    const notCa = createTestPki('Not a CA', { markAsCa: false });
+    const underNotCa = notCa.issue({ cn: 'x' });
+    expect(refusal(auth({ ca: notCa.ca, cert: underNotCa.cert, key: underNotCa.key }))).toMatch(/auth\.ca holds .*Not a CA.*which is not a CA certificate/);
+    const serverOnly = pki.issue({ cn: 's', usage: 'server' });
+    expect(refusal(auth({ cert: serverOnly.cert, key: serverOnly.key }))).toMatch(/auth\.cert is not allowed for both TLS server and client use/);
+  });
+
+  test("a node's own certificate must name the node (unless peerIdentity is 'ca')", () => {
+    expect(() => checkOwnIdentity(auth(), '127.0.0.1:7001')).not.toThrow();
+    expect(() => checkOwnIdentity(auth(), '127.0.0.1:7002')).toThrow(/auth\.cert does not name this node "127\.0\.0\.1:7002" \(it names "127\.0\.0\.1:7001"/);
+    expect(() => checkOwnIdentity(auth({ peerIdentity: 'ca' }), '127.0.0.1:7002')).not.toThrow();
+    expect(() => checkOwnIdentity({ mode: 'disabled' }, 'anything')).not.toThrow();
+  });
+
+  test('chainsTo follows signatures, not names: a CA with the same name but another key does not count', () => {
+    const twin = createTestPki('Kommander test CA', { keyIdentifiers: false });
+    const cluster = createTestPki('Kommander test CA', { keyIdentifiers: false });
+    const leaf = new X509Certificate(twin.issue({ cn: 'evil' }).cert);
+    expect(chainsTo(leaf, [], [new X509Certificate(cluster.ca)])).toBe(false);
+    expect(chainsTo(leaf, [], [new X509Certificate(twin.ca)])).toBe(true);
   });
 
   test('nodeTlsOptions gives server and client settings that require and verify certificates', () => {

@@ -3,7 +3,8 @@ import { RequestVerifier, signRequest, validateNodeAuth, type VerifyRequestInput
 import { InvalidArgumentError } from '../../src/runtime/validation.js';
 
 const SECRET = 'k'.repeat(32);
-const NOW = 1_700_000_000_000;
+// Ahead of the wall clock: a verifier refuses requests signed before it was constructed.
+const NOW = Date.now() + 600_000;
 const PATH = '/v1/raft/messages';
 const BODY = '{"from":"127.0.0.1:7001","messages":[]}';
 
@@ -165,7 +166,7 @@ describe('RequestVerifier', () => {
     expect(verifier.verify(other)).toEqual({ ok: true, sender: 'n2' });
   });
 
-  test('nonces are forgotten after 2 × maxSkewMs, when a replay is refused as expired instead', () => {
+  test('nonces are forgotten once maxSkewMs has passed since signing, when a replay is refused as expired instead', () => {
     const verifier = new RequestVerifier({ secret: SECRET, maxSkewMs: 1000 });
     const request = signed();
     expect(verifier.verify(request)).toMatchObject({ ok: true });
@@ -186,6 +187,28 @@ describe('RequestVerifier', () => {
     // New requests still pass.
     expect(verifier.verify({ ...signed({ now: NOW + 11 }), now: NOW + 11 })).toMatchObject({ ok: true });
     expect(verifier.nonceCount).toBe(3);
+  });
+
+  test('a replay at the edge of the skew window is still refused (the nonce is kept until its request expires)', () => {
+    const verifier = new RequestVerifier({ secret: SECRET, maxSkewMs: 1000 });
+    const request = signed();
+    expect(verifier.verify({ ...request, now: NOW - 1000 })).toMatchObject({ ok: true });
+    expect(verifier.verify({ ...request, now: NOW + 1000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/^replayed nonce:/) });
+  });
+
+  test('a request signed before the verifier started is refused (its nonces from an earlier life are unknown)', () => {
+    const verifier = new RequestVerifier({ secret: SECRET, startedAt: NOW });
+    expect(verifier.verify({ ...signed({ now: NOW - 5 }), now: NOW + 1 })).toMatchObject({ ok: false, status: 401, reason: expect.stringMatching(/before this node started verifying/) });
+    expect(verifier.verify({ ...signed({ now: NOW + 1 }), now: NOW + 1 })).toMatchObject({ ok: true });
+  });
+
+  test('a full replay cache refuses old requests per sender: one member with a fast clock cannot get the others refused', () => {
+    const verifier = new RequestVerifier({ secret: SECRET, maxNonces: 4 });
+    // n-fast signs 15 s ahead and fills the cache; its evicted nonces mark only its own old requests.
+    for (let i = 0; i < 10; i++) expect(verifier.verify({ ...signed({ sender: 'n-fast', now: NOW + 15_000 + i }), now: NOW + i })).toMatchObject({ ok: true });
+    for (let i = 0; i < 10; i++) expect(verifier.verify({ ...signed({ sender: 'n-ok', now: NOW + 10 + i }), now: NOW + 10 + i })).toMatchObject({ ok: true });
+    // n-ok's own evicted requests are still refused as possible replays.
+    expect(verifier.verify({ ...signed({ sender: 'n-ok', now: NOW + 11 }), now: NOW + 30 })).toMatchObject({ ok: false, reason: expect.stringMatching(/oldest nonce of "n-ok"/) });
   });
 
   test('a claimed sender other than the signed one is refused with 403, and the nonce is not spent', () => {
