@@ -29,7 +29,6 @@ import { newCounters, type GrpcTransportStats } from './stats.js';
 const passthrough = (frame: Buffer): Buffer => frame;
 /** Node ids travel as gRPC metadata values, which must be printable ASCII. */
 const METADATA_SAFE = /^[\x20-\x7e]+$/;
-const NO_BODY = new Uint8Array(0);
 
 /**
  * The service as this server registers it: requests stay raw bytes, so that each call is verified
@@ -83,6 +82,8 @@ function isBulk(m: Message): boolean {
 export class GrpcTransport implements Transport {
   /** This node's id. */
   readonly node: NodeId;
+  /** `node` as UTF-8: what a stream opening to this node is signed over. */
+  private readonly nodeBytes: Buffer;
   private readonly members: () => Iterable<NodeId>;
   private readonly host: string;
   private readonly port: number;
@@ -111,6 +112,7 @@ export class GrpcTransport implements Transport {
     }
     const endpoint = splitEndpoint(options.node);
     this.node = options.node;
+    this.nodeBytes = Buffer.from(options.node, 'utf8');
     this.members = options.members;
     this.host = options.host ?? endpoint?.host ?? '127.0.0.1';
     this.port = check('port', options.port, endpoint?.port ?? 0, 0);
@@ -313,7 +315,8 @@ export class GrpcTransport implements Transport {
   };
 
   private readonly onStream = (call: ServerDuplexStream<Buffer, StreamResponse>): void => {
-    const verdict = this.verifyCall(call, STREAM_PATH, NO_BODY);
+    // A stream opening is signed over the callee's id, so it cannot be replayed to another node.
+    const verdict = this.verifyCall(call, STREAM_PATH, this.nodeBytes);
     if (!verdict.ok) {
       this.refuse('a stream', verdict.refusal);
       call.emit('error', verdict.refusal);

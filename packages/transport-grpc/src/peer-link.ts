@@ -25,7 +25,6 @@ export interface LinkSettings {
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
 
 const passthrough = (frame: Buffer): Buffer => frame;
-const NO_BODY = new Uint8Array(0);
 
 /**
  * Statuses of a peer that refused us (authentication, membership, identity, a bad frame): worth a warning,
@@ -213,7 +212,7 @@ export class PeerLink {
   }
 
   private open(client: Client): void {
-    const call = client.makeBidiStreamRequest(STREAM_PATH, passthrough, RaftTransportServiceService.stream.responseDeserialize, this.metadata(STREAM_PATH, NO_BODY));
+    const call = client.makeBidiStreamRequest(STREAM_PATH, passthrough, RaftTransportServiceService.stream.responseDeserialize, this.metadata(STREAM_PATH, Buffer.from(this.peer, 'utf8')));
     call.on('data', () => {});
     // Every end of the call, ours or the peer's, arrives as one `status` event; `error` repeats it.
     call.on('error', () => {});

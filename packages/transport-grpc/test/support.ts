@@ -288,8 +288,8 @@ function sign(signing: Signing, path: string, body: Uint8Array): ReturnType<type
   return signRequest({ secret: signing.secret, method: 'POST', path, sender: signing.sender, body, ...(signing.now === undefined ? {} : { now: signing.now }) });
 }
 
-/** Metadata of a call to `to` signed as `signing.sender` over `body` (empty for Stream), naming `from` (default: the signer). */
-export function signedCall(signing: Signing, path: string, to: string, body: Uint8Array = new Uint8Array(0), from = signing.sender): Record<string, string> {
+/** Metadata of a call to `to` signed as `signing.sender` over `body` (for Stream: `to` as UTF-8), naming `from` (default: the signer). */
+export function signedCall(signing: Signing, path: string, to: string, body: Uint8Array = path === STREAM_PATH ? Buffer.from(to, 'utf8') : new Uint8Array(0), from = signing.sender): Record<string, string> {
   return { 'kommander-from': from, 'kommander-to': to, ...sign(signing, path, body) };
 }
 

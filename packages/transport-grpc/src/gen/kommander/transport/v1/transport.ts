@@ -1291,8 +1291,9 @@ export const HlcTimestamp: MessageFns<HlcTimestamp> = {
  * Under shared-secret authentication every call also carries the core's four request headers as metadata
  * (`x-kommander-sender`, `x-kommander-timestamp`, `x-kommander-nonce`, `x-kommander-signature`), signed with
  * method "POST", the full method path (e.g. "/kommander.transport.v1.RaftTransportService/Hello") and the
- * exact request bytes (none for Stream); and every frame of a Stream carries its own FrameAuth. Under mutual
- * TLS the server identifies the caller by its client certificate instead.
+ * exact request bytes — for Stream, the UTF-8 of the callee's node id, so that an opening cannot be replayed
+ * to another node; and every frame of a Stream carries its own FrameAuth. Under mutual TLS the server
+ * identifies the caller by its client certificate instead.
  */
 export type RaftTransportServiceService = typeof RaftTransportServiceService;
 export const RaftTransportServiceService = {
