@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [-- --filter <substring>[,<substring>…]] [--seconds N]`: runs the benchmark scenarios one after another,
+ * `pnpm bench [-- --filter <substring>[,<substring>…]] [--seconds N] [--repeat N]`: runs the benchmark scenarios one after another,
  * printing one JSON line per result as it finishes and a table at the end.
  */
 import type { BenchResult, Scenario } from './harness.js';
@@ -10,22 +10,25 @@ import { networkedScenarios } from './scenarios/networked.js';
 
 const scenarios: Scenario[] = [...inMemoryScenarios, ...durableScenarios, ...networkedScenarios, ...etcdScenarios];
 
-function parseArgs(argv: readonly string[]): { filter: string; seconds: number } {
+function parseArgs(argv: readonly string[]): { filter: string; seconds: number; repeat: number } {
   let filter = '';
   let seconds = 3;
+  let repeat = 1;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') continue;
     if (arg === '--filter') filter = argv[++i] ?? '';
     else if (arg === '--seconds') seconds = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg}; use --filter <substring> and --seconds <n>`);
+    else if (arg === '--repeat') repeat = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg}; use --filter <substring>, --seconds <n> and --repeat <n>`);
   }
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a positive number');
-  return { filter, seconds };
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a positive integer');
+  return { filter, seconds, repeat };
 }
 
 async function main(): Promise<void> {
-  const { filter, seconds } = parseArgs(process.argv.slice(2));
+  const { filter, seconds, repeat } = parseArgs(process.argv.slice(2));
   const filters = filter.split(',');
   const selected = scenarios.filter((s) => filters.some((f) => s.name.includes(f)));
   if (selected.length === 0 && etcdSkipped !== undefined && ['etcd-i1', 'etcd-i64', 'etcd-i256'].some((n) => filters.some((f) => n.includes(f)))) {
@@ -37,7 +40,11 @@ async function main(): Promise<void> {
   }
   const results: BenchResult[] = [];
   for (const s of selected) {
-    const result = await s.run({ seconds });
+    // With --repeat N the run with the median throughput stands for the scenario; every run's figure is listed.
+    const runs: BenchResult[] = [];
+    for (let k = 0; k < repeat; k++) runs.push(await s.run({ seconds }));
+    const median = [...runs].sort((a, b) => a.entriesPerSec - b.entriesPerSec)[Math.floor(repeat / 2)]!;
+    const result = repeat === 1 ? median : { ...median, runsEntriesPerSec: runs.map((r) => r.entriesPerSec) };
     results.push(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
