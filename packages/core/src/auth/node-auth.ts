@@ -470,24 +470,53 @@ function parseCertificates(value: unknown, argument: string): X509Certificate[] 
 
 function subjectCn(subject: string): string[] {
   const out: string[] = [];
-  for (const line of subject.split('\n')) if (line.startsWith('CN=')) out.push(line.slice(3));
+  for (const line of subject.split('\n')) if (line.startsWith('CN=')) out.push(unescapeDn(line.slice(3)));
   return out;
 }
 
-/** Splits Node's `subjectaltname` string ("DNS:a, IP Address:1.2.3.4, URI:\"x, y\"") into its parts. */
+/** Undoes the escaping of a distinguished-name value as Node prints it (`\,` and the like, `\HH` bytes). */
+function unescapeDn(value: string): string {
+  if (!value.includes('\\')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!;
+    if (ch === '\\' && i + 1 < value.length) {
+      const hex = value.slice(i + 1, i + 3);
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    bytes.push(...Buffer.from(value[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Splits Node's `subjectaltname` string (`DNS:a, IP Address:1.2.3.4, URI:"x\u002c y"`) into its parts;
+ * a quoted value is a JSON string (Node quotes values holding special characters).
+ */
 function splitAltNames(alt: string): string[] {
   const parts: string[] = [];
   let current = '';
-  let quoted = false;
   for (let i = 0; i < alt.length; i++) {
     const ch = alt[i]!;
-    if (ch === '"') quoted = !quoted;
-    else if (ch === '\\' && quoted && i + 1 < alt.length) current += alt[++i];
-    else if (ch === ',' && !quoted) {
+    if (ch === '"') {
+      let end = i + 1;
+      while (end < alt.length && alt[end] !== '"') end += alt[end] === '\\' ? 2 : 1;
+      try {
+        current += JSON.parse(alt.slice(i, end + 1)) as string;
+      } catch {
+        current += alt.slice(i + 1, end); // not JSON: keep the text, it then matches nothing by accident
+      }
+      i = end;
+    } else if (ch === ',') {
       parts.push(current.trim());
       current = '';
     } else current += ch;
   }
   if (current.trim() !== '') parts.push(current.trim());
-  return parts.map((p) => p.replace(/^(DNS|IP Address|URI):"?(.*?)"?$/, '$1:$2'));
+  return parts;
 }

@@ -93,6 +93,11 @@ describe('peer identity', () => {
     expect(certificateNames(n1.cert)).toEqual(['127.0.0.1:7001', '127.0.0.1', 'localhost']);
   });
 
+  test('names with special characters read back as issued (Node escapes them in the subject and quotes them in SANs)', () => {
+    const odd = pki.issue({ cn: 'a,b+c"d é', altNames: ['spiffe://cluster/a,b', 'host.example', '127.0.0.1'] });
+    expect(certificateNames(odd.cert)).toEqual(['a,b+c"d é', 'spiffe://cluster/a,b', 'host.example', '127.0.0.1']);
+  });
+
   test("'node-id' requires the certificate to name the sender; 'ca' accepts any member", () => {
     const names = certificateNames(n2.cert);
     expect(checkPeerIdentity(auth(), names, 'n2')).toBeUndefined();
