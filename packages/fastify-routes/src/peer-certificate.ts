@@ -42,8 +42,8 @@ export class PeerCertificates {
   private readonly checked = new WeakMap<object, PeerCheck>();
 
   constructor(readonly auth: MutualTlsNodeAuth) {
-    this.clusterCa = fingerprints(auth.ca);
     this.clusterCaCertificates = caCertificates(auth);
+    this.clusterCa = new Set(this.clusterCaCertificates.map((c) => c.fingerprint256));
   }
 
   /**

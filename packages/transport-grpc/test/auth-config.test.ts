@@ -1,9 +1,10 @@
+import { createTestPki } from '@kommander/testkit';
 import { InvalidArgumentError, type NodeAuth } from '@kommander/core';
 import { GrpcTransport } from '../src/index.js';
-import { mutualTls, testPki } from './support.js';
+import { mutualTls } from './support.js';
 
-const pki = testPki();
-const rogue = testPki('Rogue CA');
+const pki = createTestPki();
+const rogue = createTestPki('Rogue CA');
 const HOUR = 3_600_000;
 
 /** Construction alone must fail: misconfiguration is found at start-up, not at the first call. */

@@ -1,14 +1,14 @@
 import { credentials, status, type ChannelCredentials } from '@grpc/grpc-js';
 import { MessageType, type Message, type MutualTlsNodeAuth, type NodeId } from '@kommander/core';
-import { transportConformance } from '@kommander/testkit';
+import { createTestPki, transportConformance } from '@kommander/testkit';
 import { HelloRequest } from '../src/gen/kommander/transport/v1/transport.js';
 import { GrpcTransport } from '../src/index.js';
-import { frame, grpcCluster, mutualTls, pollUntil, RawClient, recordingLogger, testPki, waitFor, wireMessage } from './support.js';
+import { frame, grpcCluster, mutualTls, pollUntil, RawClient, recordingLogger, waitFor, wireMessage } from './support.js';
 
 jest.setTimeout(20_000);
 
-const pki = testPki();
-const rogue = testPki('Rogue CA');
+const pki = createTestPki();
+const rogue = createTestPki('Rogue CA');
 
 transportConformance({
   name: 'GrpcTransport with mutual TLS',

@@ -1,7 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { signRequest, type Logger, type MutualTlsNodeAuth, type NodeId } from '@kommander/core';
-import { createTestPki, type IssueOptions, type TestPki, type TransportCluster } from '@kommander/testkit';
+import type { IssueOptions, TestPki, TransportCluster } from '@kommander/testkit';
 import { encodeFrame, GrpcTransport, type GrpcTransportOptions } from '../src/index.js';
 
 /**
@@ -297,34 +296,6 @@ export function signedCall(signing: Signing, path: string, to: string, body: Uin
 export function signedFrame(signing: Signing, batch: Uint8Array): Uint8Array {
   const headers = sign(signing, STREAM_PATH, batch);
   return encodeFrame(batch, { timestamp: headers['x-kommander-timestamp'], nonce: headers['x-kommander-nonce'], signature: headers['x-kommander-signature'] });
-}
-
-function readable(pem: string): boolean {
-  try {
-    new X509Certificate(pem);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The testkit's `createTestPki`, re-issuing any certificate OpenSSL cannot read: its random 16-byte serial
- * is not always minimal DER (a leading 0x00 before a byte below 0x80, about 1 certificate in 256), which
- * `X509Certificate` refuses ("illegal padding").
- */
-export function testPki(name?: string): TestPki {
-  let pki = createTestPki(name);
-  while (!readable(pki.ca)) pki = createTestPki(name);
-  const inner = pki;
-  return {
-    ca: inner.ca,
-    issue: (options: IssueOptions) => {
-      let issued = inner.issue(options);
-      while (!readable(issued.cert)) issued = inner.issue(options);
-      return issued;
-    },
-  };
 }
 
 /** A `mutual-tls` setting for `node`: a certificate of `pki` naming it (CN = the id, SANs 127.0.0.1 and localhost by default). */
