@@ -54,8 +54,8 @@ async function gatherLeadership(procs: readonly Proc[], target: Proc, partitions
   }
 }
 
-function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number): Scenario {
-  const name = `${transport}-3proc-p${partitions}-i${inflight}`;
+function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number, wal: 'rocksdb' | 'memory' = 'rocksdb'): Scenario {
+  const name = `${transport}-3proc-${wal === 'memory' ? 'memwal-' : ''}p${partitions}-i${inflight}`;
   return {
     name,
     async run({ seconds }): Promise<BenchResult> {
@@ -71,7 +71,7 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
         const started = await Promise.all(
           ids.map((n) =>
             startNode(
-              ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', 'rocksdb', '--data', join(root, n.id.replace(':', '_')),
+              ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', wal, '--data', join(root, n.id.replace(':', '_')),
                 '--partitions', String(partitions), '--http-port', String(n.httpPort)],
               n.id,
               n.httpPort,
@@ -83,7 +83,7 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
         await gatherLeadership(procs, driver, partitions);
         const r = await call(driver.httpPort, '/bench', { partitions, inflight, seconds, payloadBytes: PAYLOAD });
         if (r.status !== 200) throw new Error(`${name}: /bench answered ${r.status}: ${JSON.stringify(r.body)}`);
-        return clusterResult(name, { nodes: 3, wal: 'rocksdb', transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
+        return clusterResult(name, { nodes: 3, wal, transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
       } finally {
         for (const p of procs) p.child.kill('SIGKILL');
         rmSync(root, { recursive: true, force: true });
@@ -95,8 +95,12 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
 /**
  * Issue 4: 3 processes (apps/cluster-node) on loopback over gRPC and REST, RocksDB WAL with fsync, 16-byte
  * payloads, 1 / 64 / 256 proposals in flight, 1 and 8 partitions. Every partition's leadership is moved to
- * the first node, which drives the load in-process (the proposals do not cross a client API).
+ * the first node, which drives the load in-process (the proposals do not cross a client API). Two more
+ * scenarios, `grpc-3proc-memwal-*`, run the same processes on in-memory WALs as a reference ceiling.
  */
-export const networkedScenarios: Scenario[] = (['grpc', 'rest'] as const).flatMap((t) =>
-  [1, 8].flatMap((p) => [1, 64, 256].map((i) => networked(t, p, i))),
-);
+export const networkedScenarios: Scenario[] = [
+  ...(['grpc', 'rest'] as const).flatMap((t) => [1, 8].flatMap((p) => [1, 64, 256].map((i) => networked(t, p, i)))),
+  // Not durable, so not a result against the goal: the same three processes on in-memory WALs, the
+  // ceiling that the processes, the transport and the machine's two cores leave before any disk write.
+  ...[64, 256].map((i) => networked('grpc', 1, i, 'memory')),
+];
