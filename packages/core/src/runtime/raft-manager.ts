@@ -613,7 +613,9 @@ export class RaftManager {
       p.queued = false;
       if (p.run(TURN_BUDGET)) this.schedule(p);
     }
+    // Messages first (a leader's appends travel while its own write runs), then the turn's WAL batch.
     this.outbox.flush();
+    this.walScheduler.flushNow();
   };
 
   private deliver(partition: number, log: RaftLog): boolean | Promise<boolean> {

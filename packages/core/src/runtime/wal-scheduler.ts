@@ -15,6 +15,8 @@ export class WalScheduler {
   /** Maintenance that runs between batches: compactions and metadata, in order. */
   private maintenance: Array<{ readonly run: () => Promise<void>; readonly done: Done }> = [];
   private inFlight = false;
+  /** A flush is deferred and has not run yet: {@link flushNow} may run it earlier. */
+  private flushQueued = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   /** Batches handed to the WAL (for metrics and benchmarks). */
@@ -45,8 +47,24 @@ export class WalScheduler {
     if (!this.inFlight) {
       this.inFlight = true;
       // Deferred so that every partition processed in this turn joins the same batch.
-      this.defer(() => this.flush());
+      this.queueFlush();
     }
+  }
+
+  /**
+   * Starts the deferred flush now, if one is waiting. The node calls this at the end of each scheduler
+   * turn, once every partition of the turn has handed in its write: the batch is the same, and it leaves
+   * without waiting one more event-loop iteration (which first polls, and handles, whatever I/O arrived).
+   */
+  flushNow(): void {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
+    this.flush();
+  }
+
+  private queueFlush(): void {
+    this.flushQueued = true;
+    this.defer(() => this.flushNow());
   }
 
   /**
@@ -61,7 +79,7 @@ export class WalScheduler {
     this.maintenance.push({ run, done });
     if (!this.inFlight) {
       this.inFlight = true;
-      this.defer(() => this.flush());
+      this.queueFlush();
     }
   }
 
@@ -94,9 +112,15 @@ export class WalScheduler {
     this.batches++;
     this.wal.append({ writes, sync: this.sync }).then(
       () => {
+        if (this.writes.length > 0 && this.maintenance.length === 0) {
+          // Writes handed in while this one was in flight go now: the disk does not wait for the
+          // callbacks below (and what they lead to) before its next batch.
+          this.flush();
+        } else {
+          // Deferred: the partitions released below hand in their next writes during this turn.
+          this.queueFlush();
+        }
         for (let i = 0; i < callbacks.length; i++) callbacks[i]!(null);
-        // Deferred: the partitions just released will hand in their next writes during this turn.
-        this.defer(() => this.flush());
       },
       (reason: unknown) => {
         const error = reason instanceof Error ? reason : new Error(String(reason));

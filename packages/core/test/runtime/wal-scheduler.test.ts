@@ -43,10 +43,15 @@ describe('WalScheduler', () => {
     }
   }
 
-  test('writes handed in while a batch is in flight form the next batch, one write per partition, callbacks in order', async () => {
+  function setup(): { wal: HeldWal; deferred: Array<() => void>; scheduler: WalScheduler } {
     const wal = new HeldWal();
     const deferred: Array<() => void> = [];
     const scheduler = new WalScheduler(wal as unknown as Wal, true, (fn) => deferred.push(fn), (error) => { throw error; });
+    return { wal, deferred, scheduler };
+  }
+
+  test('writes handed in while a batch is in flight form the next batch, one write per partition, callbacks in order', async () => {
+    const { wal, deferred, scheduler } = setup();
     const done: string[] = [];
     scheduler.submit({ partition: 1, entries: [e(1)] }, () => done.push('p1#1'));
     deferred.shift()!();
@@ -58,7 +63,8 @@ describe('WalScheduler', () => {
     wal.release.shift()!();
     await Promise.resolve();
     expect(done).toEqual(['p1#1']);
-    deferred.shift()!();
+    // The queued writes went to the WAL as soon as the first batch was durable, without a deferral.
+    expect(deferred).toHaveLength(0);
     expect(wal.batches).toHaveLength(2);
     const second = wal.batches[1]!;
     expect(second.writes.map((w) => [w.partition, ids(w)])).toEqual([[1, ['2/1', '3/1']], [2, ['1/1']]]);
@@ -66,5 +72,48 @@ describe('WalScheduler', () => {
     wal.release.shift()!();
     await Promise.resolve();
     expect(done).toEqual(['p1#1', 'p1#2', 'p2#1', 'p1#3']);
+  });
+
+  test('the next batch is handed to the WAL before the callbacks of the batch that just became durable run', async () => {
+    const { wal, deferred, scheduler } = setup();
+    const seen: number[] = [];
+    scheduler.submit({ partition: 1, entries: [e(1)] }, () => seen.push(wal.batches.length));
+    deferred.shift()!();
+    scheduler.submit({ partition: 1, entries: [e(2)] }, () => seen.push(wal.batches.length));
+    wal.release.shift()!();
+    await Promise.resolve();
+    // When the first callback ran, the second batch was already with the WAL.
+    expect(seen).toEqual([2]);
+  });
+
+  test('with nothing queued, the writes the callbacks hand in are gathered (deferred) into one batch', async () => {
+    const { wal, deferred, scheduler } = setup();
+    scheduler.submit({ partition: 1, entries: [e(1)] }, () => scheduler.submit({ partition: 1, entries: [e(2)] }, () => undefined));
+    scheduler.submit({ partition: 2, entries: [e(1)] }, () => scheduler.submit({ partition: 2, entries: [e(2)] }, () => undefined));
+    deferred.shift()!();
+    wal.release.shift()!();
+    await Promise.resolve();
+    expect(wal.batches).toHaveLength(1);
+    expect(deferred).toHaveLength(1);
+    deferred.shift()!();
+    expect(wal.batches).toHaveLength(2);
+    expect(wal.batches[1]!.writes.map((w) => [w.partition, ids(w)])).toEqual([[1, ['2/1']], [2, ['2/1']]]);
+  });
+
+  test('flushNow starts the deferred batch at once; the deferral then finds nothing to do', () => {
+    const { wal, deferred, scheduler } = setup();
+    scheduler.flushNow(); // nothing queued: no empty batch
+    expect(wal.batches).toHaveLength(0);
+    scheduler.submit({ partition: 1, entries: [e(1)] }, () => undefined);
+    scheduler.submit({ partition: 2, entries: [e(1)] }, () => undefined);
+    expect(wal.batches).toHaveLength(0);
+    scheduler.flushNow();
+    expect(wal.batches).toHaveLength(1);
+    expect(wal.batches[0]!.writes.map((w) => w.partition)).toEqual([1, 2]);
+    // The deferral queued by the first submit runs later and must not start a second append.
+    expect(deferred).toHaveLength(1);
+    deferred.shift()!();
+    scheduler.flushNow();
+    expect(wal.batches).toHaveLength(1);
   });
 });
