@@ -24,7 +24,8 @@ export interface PartitionHost {
   send(messages: readonly Message[]): void;
   /** Hands one message to the transport at once, as its own frame (snapshot chunks). */
   sendAlone(message: Message): void;
-  persist(write: WalPartitionWrite, done: (error: Error | null) => void): void;
+  /** Queues a WAL write; `done` runs once it is durable. A lazy write waits for another one's fsync (see WalScheduler). */
+  persist(write: WalPartitionWrite, done: (error: Error | null) => void, lazy?: boolean): void;
   deliver(partition: number, log: RaftLog): boolean | Promise<boolean>;
   leaderChanged(partition: number, leader: NodeId): void;
   readonly pendingProposalTimeoutMs: number;
@@ -475,12 +476,15 @@ export class Partition {
         ? { partition: this.id, entries: ready.entries }
         : { partition: this.id, entries: ready.entries, hardState: ready.hardState };
       // Every batch is synced, the commit index too: entries are applied only under a durable commit
-      // index, so that a restart replays everything the application already received.
+      // index, so that a restart replays everything the application already received. A follower's
+      // write that only moves its commit index is lazy: it rides with the next write's fsync (or the
+      // tick's), since only this node's own apply loop waits for it.
+      const lazy = !ready.mustSync && !raft.isLeader();
       this.host.persist(write, (error) => {
         if (error !== null || this.stopped) return; // the node stops itself on a WAL failure
         slot.durable = true;
         this.completeDurable();
-      });
+      }, lazy);
     } else {
       slot.durable = true;
       this.completeDurable();

@@ -162,7 +162,7 @@ export class RaftManager {
       hlcNow: () => this.hlc.now(),
       schedule: (p) => this.schedule(p),
       send: (messages) => this.outbox.addAll(messages),
-      persist: (write: WalPartitionWrite, done) => this.walScheduler.submit(write, done),
+      persist: (write: WalPartitionWrite, done, lazy) => this.walScheduler.submit(write, done, lazy),
       logger: this.logger,
       stateTransfer,
       compactAfterEntries,
@@ -566,6 +566,8 @@ export class RaftManager {
     if (this.state !== 'joined') return;
     this.tickTimer = this.clock.setTimer(this.tickMs, this.onTick);
     for (const p of this.partitionList) p.tick();
+    // Lazy writes (a follower's commit index) wait at most one tick for another write's fsync.
+    this.walScheduler.flushLazy();
   };
 
   private receive(messages: readonly Message[]): void {

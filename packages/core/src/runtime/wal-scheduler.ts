@@ -6,12 +6,19 @@ type Done = (error: Error | null) => void;
  * Group commit across partitions: the writes that partitions hand in while a WAL append is in flight are
  * gathered and written as the next single batch, with one fsync for all of them. The WAL port allows one
  * append at a time, which is also what makes batches grow under load.
+ *
+ * A write may be *lazy*: it waits, without starting a batch of its own, until a write that is not lazy
+ * starts one (it then rides in that batch and its fsync) or until {@link flushLazy}. A follower's write
+ * that only moves its commit index is lazy: nothing waits for it but the follower's own apply loop, and
+ * an fsync of its own would compete for the disk with the writes the leader is waiting for.
  */
 export class WalScheduler {
   private writes: WalPartitionWrite[] = [];
   private callbacks: Done[] = [];
   /** Position in {@link writes} of each partition's queued write: a partition's later writes merge into it. */
   private slots = new Map<number, number>();
+  /** Writes queued that are not lazy: while 0, queued writes do not start a batch. */
+  private urgent = 0;
   /** Maintenance that runs between batches: compactions and metadata, in order. */
   private maintenance: Array<{ readonly run: () => Promise<void>; readonly done: Done }> = [];
   private inFlight = false;
@@ -29,8 +36,8 @@ export class WalScheduler {
     private readonly onFailure: (error: Error) => void,
   ) {}
 
-  /** Queues one partition's write; `done` runs once it is durable (or failed). */
-  submit(write: WalPartitionWrite, done: Done): void {
+  /** Queues one partition's write; `done` runs once it is durable (or failed). See the class for `lazy`. */
+  submit(write: WalPartitionWrite, done: Done, lazy = false): void {
     if (this.stopped) {
       done(new Error('the WAL scheduler is stopped: the node left the cluster'));
       return;
@@ -44,11 +51,21 @@ export class WalScheduler {
       this.writes[at] = mergeWrites(this.writes[at]!, write);
     }
     this.callbacks.push(done);
+    // Without fsyncs there is nothing to save by waiting.
+    if (lazy && this.sync) return;
+    this.urgent++;
     if (!this.inFlight) {
       this.inFlight = true;
       // Deferred so that every partition processed in this turn joins the same batch.
       this.queueFlush();
     }
+  }
+
+  /** Writes the lazy writes that wait, if no batch is in flight (one will take them otherwise). The node calls this every tick. */
+  flushLazy(): void {
+    if (this.inFlight || this.writes.length === 0) return;
+    this.inFlight = true;
+    this.flush(true);
   }
 
   /**
@@ -83,14 +100,16 @@ export class WalScheduler {
     }
   }
 
-  /** Resolves once no batch is in flight; later submissions fail. */
+  /** Writes what waits (lazy writes too) and resolves once no batch is in flight; later submissions fail. */
   stop(): Promise<void> {
+    this.flushLazy();
     this.stopped = true;
     if (!this.inFlight) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private flush(): void {
+  /** Starts the next batch: maintenance first, then the queued writes if one of them is not lazy (or `all`). */
+  private flush(all = false): void {
     if (this.maintenance.length > 0) {
       const { run, done } = this.maintenance.shift()!;
       run().then(
@@ -101,7 +120,7 @@ export class WalScheduler {
     }
     const writes = this.writes;
     const callbacks = this.callbacks;
-    if (writes.length === 0) {
+    if (writes.length === 0 || (this.urgent === 0 && !all && !this.stopped)) {
       this.inFlight = false;
       this.notifyIdle();
       return;
@@ -109,10 +128,11 @@ export class WalScheduler {
     this.writes = [];
     this.callbacks = [];
     this.slots = new Map();
+    this.urgent = 0;
     this.batches++;
     this.wal.append({ writes, sync: this.sync }).then(
       () => {
-        if (this.writes.length > 0 && this.maintenance.length === 0) {
+        if (this.urgent > 0 && this.maintenance.length === 0) {
           // Writes handed in while this one was in flight go now: the disk does not wait for the
           // callbacks below (and what they lead to) before its next batch.
           this.flush();

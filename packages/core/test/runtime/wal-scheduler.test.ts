@@ -116,4 +116,89 @@ describe('WalScheduler', () => {
     scheduler.flushNow();
     expect(wal.batches).toHaveLength(1);
   });
+
+  describe('lazy writes (a follower\'s commit index)', () => {
+    const commitOnly = (partition: number, commit: number): WalPartitionWrite => ({ partition, entries: [], hardState: { term: 1, vote: '', commit } });
+
+    test('a lazy write alone starts no batch; flushLazy writes it, synced, and only then is it durable', async () => {
+      const { wal, deferred, scheduler } = setup();
+      const done: string[] = [];
+      scheduler.submit(commitOnly(1, 5), () => done.push('lazy'), true);
+      expect(deferred).toHaveLength(0);
+      scheduler.flushNow();
+      expect(wal.batches).toHaveLength(0);
+      scheduler.flushLazy();
+      expect(wal.batches).toHaveLength(1);
+      expect(wal.batches[0]!.sync).toBe(true);
+      expect(wal.batches[0]!.writes[0]!.hardState).toEqual({ term: 1, vote: '', commit: 5 });
+      expect(done).toEqual([]);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['lazy']);
+    });
+
+    test('a lazy write rides in the batch (and fsync) of the next write that is not lazy', async () => {
+      const { wal, deferred, scheduler } = setup();
+      const done: string[] = [];
+      scheduler.submit(commitOnly(1, 5), () => done.push('p1 lazy'), true);
+      scheduler.submit({ partition: 2, entries: [e(1)] }, () => done.push('p2'));
+      deferred.shift()!();
+      expect(wal.batches).toHaveLength(1);
+      expect(wal.batches[0]!.writes.map((w) => w.partition)).toEqual([1, 2]);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['p1 lazy', 'p2']);
+      scheduler.flushLazy();
+      expect(wal.batches).toHaveLength(1);
+    });
+
+    test('a lazy write handed in during a batch waits for the next one; a later write of its partition merges into it', async () => {
+      const { wal, deferred, scheduler } = setup();
+      const done: string[] = [];
+      scheduler.submit({ partition: 1, entries: [e(1)] }, () => done.push('e1'));
+      deferred.shift()!();
+      scheduler.submit(commitOnly(1, 1), () => done.push('lazy'), true);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['e1']);
+      // Nothing urgent was queued: no batch for the lazy write alone, even after the deferral.
+      while (deferred.length > 0) deferred.shift()!();
+      expect(wal.batches).toHaveLength(1);
+      scheduler.submit({ partition: 1, entries: [e(2)] }, () => done.push('e2'));
+      deferred.shift()!();
+      expect(wal.batches).toHaveLength(2);
+      expect(wal.batches[1]!.writes).toHaveLength(1);
+      expect(ids(wal.batches[1]!.writes[0]!)).toEqual(['2/1']);
+      expect(wal.batches[1]!.writes[0]!.hardState).toEqual({ term: 1, vote: '', commit: 1 });
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['e1', 'lazy', 'e2']);
+    });
+
+    test('without fsyncs nothing waits: a lazy write starts its batch like any other', () => {
+      const wal = new HeldWal();
+      const deferred: Array<() => void> = [];
+      const scheduler = new WalScheduler(wal as unknown as Wal, false, (fn) => deferred.push(fn), (error) => { throw error; });
+      scheduler.submit(commitOnly(1, 5), () => undefined, true);
+      deferred.shift()!();
+      expect(wal.batches).toHaveLength(1);
+      expect(wal.batches[0]!.sync).toBe(false);
+    });
+
+    test('stop writes the lazy writes that wait before it resolves', async () => {
+      const { wal, deferred, scheduler } = setup();
+      const done: string[] = [];
+      scheduler.submit(commitOnly(1, 5), () => done.push('lazy'), true);
+      let stopped = false;
+      const stopping = scheduler.stop().then(() => { stopped = true; });
+      expect(wal.batches).toHaveLength(1);
+      await Promise.resolve();
+      expect(stopped).toBe(false);
+      wal.release.shift()!();
+      await Promise.resolve();
+      while (deferred.length > 0) deferred.shift()!();
+      await stopping;
+      expect(done).toEqual(['lazy']);
+    });
+  });
 });
