@@ -9,6 +9,7 @@ import {
   type FrameAuth,
   type Message as WireMessage,
 } from './gen/kommander/transport/v1/transport.js';
+import { idBytes, readBatch, writeBatch, type IdBytes } from './wire.js';
 
 /*
  * Core messages ↔ protobuf frames. A frame (StreamRequest) holds one batch as bytes, plus its signature
@@ -51,15 +52,35 @@ function encodeMessage(m: Message): WireMessage {
 
 /**
  * Encodes one batch as a `Batch`: the bytes a frame carries and a signature covers. Throws (a RangeError
- * from BigInt) only for non-integer numbers, which the core never produces.
+ * from BigInt) only for non-integer numbers, which the core never produces. The common case is written by
+ * hand (`wire.ts`), the same bytes as the generated encoder's.
  */
 export function encodeBatch(messages: readonly Message[]): Uint8Array {
+  return writeBatch(messages) ?? encodeBatchGenerated(messages);
+}
+
+/** {@link encodeBatch} with the generated code only (what the hand-written path is tested against). */
+export function encodeBatchGenerated(messages: readonly Message[]): Uint8Array {
   return Batch.encode({ messages: messages.map(encodeMessage) }).finish();
 }
 
 /** Wraps an encoded batch, and its signature when there is one, into one `StreamRequest` frame. */
 export function encodeFrame(batch: Uint8Array, auth: FrameAuth | undefined): Uint8Array {
-  return StreamRequest.encode({ batch, auth }).finish();
+  if (auth !== undefined || batch.length === 0) return StreamRequest.encode({ batch, auth }).finish();
+  // `batch = 2` alone: its tag, its length, its bytes (what StreamRequest.encode writes).
+  let size = 1;
+  for (let n = batch.length; n >= 0x80; n = Math.floor(n / 0x80)) size++;
+  const frame = Buffer.allocUnsafe(1 + size + batch.length);
+  frame[0] = 0x12;
+  let pos = 1;
+  let n = batch.length;
+  while (n >= 0x80) {
+    frame[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  frame[pos++] = n;
+  frame.set(batch, pos);
+  return frame;
 }
 
 /** Who a frame must come from and go to, and what the receiver accepts. */
@@ -163,6 +184,21 @@ export type FrameResult =
  * signature, so that the signature is checked before any message is decoded.
  */
 export function readFrame(frame: Uint8Array): FrameResult {
+  // The common frame, a batch and no signature, without the generated decoder.
+  if (frame.length > 1 && frame[0] === 0x12) {
+    let length = 0;
+    let scale = 1;
+    let pos = 1;
+    for (; pos < frame.length && pos < 6; pos++) {
+      const b = frame[pos]!;
+      length += (b & 0x7f) * scale;
+      scale *= 0x80;
+      if (b < 0x80) break;
+    }
+    if (pos < 6 && pos < frame.length && frame[pos]! < 0x80 && pos + 1 + length === frame.length) {
+      return { ok: true, batch: frame.subarray(pos + 1), auth: undefined };
+    }
+  }
   let request: StreamRequest;
   try {
     request = StreamRequest.decode(frame);
@@ -184,6 +220,20 @@ export function readFrame(frame: Uint8Array): FrameResult {
  * reaches the node.
  */
 export function decodeBatch(batch: Uint8Array, context: FrameContext): DecodeResult {
+  let ids = contextIds.get(context);
+  if (ids === undefined) {
+    ids = idBytes(context);
+    contextIds.set(context, ids);
+  }
+  const messages = readBatch(batch, context, ids);
+  return messages !== undefined ? { ok: true, messages } : decodeBatchGenerated(batch, context);
+}
+
+/** The ids of a stream's context as bytes, made once per context. */
+const contextIds = new WeakMap<FrameContext, IdBytes>();
+
+/** {@link decodeBatch} with the generated code only: every frame the hand-written reader gives up on. */
+export function decodeBatchGenerated(batch: Uint8Array, context: FrameContext): DecodeResult {
   let decoded: Batch;
   try {
     decoded = Batch.decode(batch);
