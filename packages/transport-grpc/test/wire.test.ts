@@ -119,7 +119,7 @@ describe('hand-written Batch codec', () => {
       switch (below(5)) {
         case 0: bytes = bytes.subarray(0, below(bytes.length)); break;
         case 1: bytes[below(bytes.length)] = below(256); break;
-        case 2: for (let k = 0; k < 4; k++) bytes[below(bytes.length)] ^= 1 << below(8); break;
+        case 2: for (let k = 0; k < 4; k++) { const at = below(bytes.length); bytes[at] = bytes[at]! ^ (1 << below(8)); } break;
         case 3: { const at = below(bytes.length); bytes = Uint8Array.from([...bytes.subarray(0, at), below(256), ...bytes.subarray(at)]); break; }
         default: bytes[below(bytes.length)] = 0x80 | below(128); break;
       }
