@@ -40,10 +40,19 @@ async function main(): Promise<void> {
     throw new Error(`no scenario matches "${filter}"; scenarios: ${scenarios.map((s) => s.name).join(', ')}`);
   }
   const results: BenchResult[] = [];
+  const failed: string[] = [];
   for (const s of selected) {
     // With --repeat N the run with the median throughput stands for the scenario; every run's figure is listed.
     const runs: BenchResult[] = [];
-    for (let k = 0; k < repeat; k++) runs.push(await s.run({ seconds }));
+    try {
+      for (let k = 0; k < repeat; k++) runs.push(await s.run({ seconds }));
+    } catch (error) {
+      // One broken scenario does not cost the others their figures; the run still ends with exit code 1.
+      const message = error instanceof Error ? error.message : String(error);
+      failed.push(s.name);
+      process.stdout.write(`${JSON.stringify({ scenario: s.name, error: message })}\n`);
+      continue;
+    }
     const median = [...runs].sort((a, b) => a.entriesPerSec - b.entriesPerSec)[Math.floor(repeat / 2)]!;
     const result = repeat === 1 ? median : { ...median, runsEntriesPerSec: runs.map((r) => r.entriesPerSec) };
     results.push(result);
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
       'p99 ms': r.p99Ms,
     })),
   );
+  if (failed.length > 0) throw new Error(`${failed.length} scenario(s) failed: ${failed.join(', ')} (their error lines are above)`);
 }
 
 /** Issue 4's goal: each networked Kommander result against etcd at the same number of proposals in flight. */

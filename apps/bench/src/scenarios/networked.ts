@@ -9,6 +9,11 @@ import { clusterResult, freePort, type BenchResult, type LoadResult, type Scenar
 const NODE_MAIN = resolve(process.cwd(), 'apps/cluster-node/dist/main.js');
 const PAYLOAD = 16;
 
+/** How many times a scenario starts its cluster again when a node finds its port taken. */
+const START_ATTEMPTS = 3;
+
+class PortTaken extends Error {}
+
 interface Proc {
   readonly id: string;
   readonly httpPort: number;
@@ -16,8 +21,10 @@ interface Proc {
 }
 
 
-function startNode(args: readonly string[], id: string, httpPort: number): Promise<Proc> {
+/** Starts one node; `spawned` gets the child at once, so a failed start elsewhere can still kill it. */
+function startNode(args: readonly string[], id: string, httpPort: number, spawned: ChildProcess[]): Promise<Proc> {
   const child = spawn(process.execPath, [NODE_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.push(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -59,37 +66,52 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
   return {
     name,
     async run({ seconds }): Promise<BenchResult> {
-      const root = mkdtempSync(join(tmpdir(), `kommander-bench-${transport}-`));
-      const procs: Proc[] = [];
-      try {
-        const ids: { id: string; httpPort: number }[] = [];
-        for (let i = 0; i < 3; i++) {
-          const raftPort = await freePort();
-          ids.push({ id: `127.0.0.1:${raftPort}`, httpPort: transport === 'rest' ? raftPort : await freePort() });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runOnce(seconds);
+        } catch (error) {
+          // A port that freePort handed out can be taken by someone else before the node listens on it
+          // (an outgoing connection's ephemeral port, say); that is the machine's race, not a result.
+          if (attempt >= START_ATTEMPTS || !(error instanceof PortTaken)) throw error;
         }
-        const peers = ids.map((n) => n.id).join(',');
-        const started = await Promise.all(
-          ids.map((n) =>
-            startNode(
-              ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', wal, '--data', join(root, n.id.replace(':', '_')),
-                '--partitions', String(partitions), '--http-port', String(n.httpPort)],
-              n.id,
-              n.httpPort,
-            ),
-          ),
-        );
-        procs.push(...started);
-        const driver = procs[0]!;
-        await gatherLeadership(procs, driver, partitions);
-        const r = await call(driver.httpPort, '/bench', { partitions, inflight, seconds, payloadBytes: PAYLOAD });
-        if (r.status !== 200) throw new Error(`${name}: /bench answered ${r.status}: ${JSON.stringify(r.body)}`);
-        return clusterResult(name, { nodes: 3, wal, transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
-      } finally {
-        for (const p of procs) p.child.kill('SIGKILL');
-        rmSync(root, { recursive: true, force: true });
       }
     },
   };
+
+  async function runOnce(seconds: number): Promise<BenchResult> {
+    const root = mkdtempSync(join(tmpdir(), `kommander-bench-${transport}-`));
+    const spawned: ChildProcess[] = [];
+    try {
+      const ids: { id: string; httpPort: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const raftPort = await freePort();
+        ids.push({ id: `127.0.0.1:${raftPort}`, httpPort: transport === 'rest' ? raftPort : await freePort() });
+      }
+      const peers = ids.map((n) => n.id).join(',');
+      const procs = await Promise.all(
+        ids.map((n) =>
+          startNode(
+            ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', wal, '--data', join(root, n.id.replace(':', '_')),
+              '--partitions', String(partitions), '--http-port', String(n.httpPort)],
+            n.id,
+            n.httpPort,
+            spawned,
+          ),
+        ),
+      ).catch((error: unknown) => {
+        throw error instanceof Error && error.message.includes('EADDRINUSE') ? new PortTaken(error.message) : error;
+      });
+      const driver = procs[0]!;
+      await gatherLeadership(procs, driver, partitions);
+      const r = await call(driver.httpPort, '/bench', { partitions, inflight, seconds, payloadBytes: PAYLOAD });
+      if (r.status !== 200) throw new Error(`${name}: /bench answered ${r.status}: ${JSON.stringify(r.body)}`);
+      return clusterResult(name, { nodes: 3, wal, transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
+    } finally {
+      for (const child of spawned) child.kill('SIGKILL');
+      await Promise.all(spawned.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((done) => child.once('exit', done)))));
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
 }
 
 /**
