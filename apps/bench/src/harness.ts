@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { RaftOperationStatus, type RaftManager } from '@kommander/core';
 
@@ -152,16 +153,59 @@ export function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the caller binds it right after; the race is acceptable for benchmarks and tests). */
-export function freePort(): Promise<number> {
+/**
+ * The ports {@link freePort} hands out: a block just below the kernel's ephemeral range (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range), where no outgoing connection and no `listen(0)` of another
+ * process can take a port between the check and the moment the caller listens on it. `undefined` where the
+ * range cannot be read or leaves no room below it.
+ */
+export function portBlock(rangeFile = '/proc/sys/net/ipv4/ip_local_port_range'): { readonly low: number; readonly high: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(rangeFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const ephemeralLow = Number(text.trim().split(/\s+/)[0]);
+  if (!Number.isInteger(ephemeralLow)) return undefined;
+  const high = ephemeralLow - 1;
+  const low = Math.max(10_000, high - 12_000);
+  return high - low >= 1_000 ? { low, high } : undefined;
+}
+
+const block = portBlock();
+/** Each process walks the block from its own starting point, so that parallel test workers rarely meet. */
+let cursor = block === undefined ? 0 : block.low + ((process.pid * 7_919) % (block.high - block.low + 1));
+
+function canListen(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(undefined) : reject(error)));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+      const bound = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(bound > 0 ? bound : undefined));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that is free now, for a process the caller starts next. It comes from
+ * {@link portBlock} (so only another explicit listener could take it first); without one, from the kernel
+ * (`listen(0)`), where an outgoing connection may take it before the caller listens.
+ */
+export async function freePort(): Promise<number> {
+  if (block === undefined) {
+    const port = await canListen(0);
+    if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+    return port;
+  }
+  const size = block.high - block.low + 1;
+  for (let tried = 0; tried < size; tried++) {
+    const port = cursor;
+    cursor = cursor >= block.high ? block.low : cursor + 1;
+    if ((await canListen(port)) !== undefined) return port;
+  }
+  throw new Error(`no free TCP port on 127.0.0.1 between ${block.low} and ${block.high}`);
 }

@@ -70,8 +70,9 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
         try {
           return await runOnce(seconds);
         } catch (error) {
-          // A port that freePort handed out can be taken by someone else before the node listens on it
-          // (an outgoing connection's ephemeral port, say); that is the machine's race, not a result.
+          // A port that freePort handed out can still be taken before the node listens on it (by another
+          // process listening on it explicitly, or anywhere freePort has no block below the ephemeral range);
+          // that is the machine's race, not a result.
           if (attempt >= START_ATTEMPTS || !(error instanceof PortTaken)) throw error;
         }
       }
