@@ -37,6 +37,13 @@ export interface RaftConfig {
    * (the transfer or its answer may be lost). Default 200.
    */
   readonly snapshotTimeoutTicks?: number;
+  /**
+   * When the commit index advances, send it to every follower at once, in an Append of its own if no
+   * entries go with it (etcd-raft's behaviour). `false`: the new commit index travels with the next
+   * Append that carries entries, or with the next heartbeat (within `heartbeatTicks`), which saves two
+   * messages per follower and commit under steady load. Default true.
+   */
+  readonly broadcastCommit?: boolean;
   /** Seed of the PRNG that randomises election timeouts. */
   readonly seed: number;
 }

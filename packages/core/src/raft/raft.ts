@@ -31,6 +31,7 @@ export const RAFT_CONFIG_DEFAULTS = Object.freeze({
   maxBytesPerMessage: 1024 * 1024,
   maxUncommittedEntries: 100_000,
   snapshotTimeoutTicks: 200,
+  broadcastCommit: true,
 });
 
 /** Why a proposal was or was not appended. */
@@ -120,6 +121,7 @@ export class Raft {
   private readonly maxBytesPerMessage: number;
   private readonly maxUncommittedEntries: number;
   private readonly snapshotTimeoutTicks: number;
+  private readonly broadcastCommit: boolean;
   private readonly prng: Prng;
   private readonly log: RaftLog;
 
@@ -178,6 +180,7 @@ export class Raft {
     this.maxBytesPerMessage = c.maxBytesPerMessage;
     this.maxUncommittedEntries = c.maxUncommittedEntries;
     this.snapshotTimeoutTicks = c.snapshotTimeoutTicks;
+    this.broadcastCommit = c.broadcastCommit;
     this.prng = new Prng(seedFromString(config.id, config.seed));
 
     const progress = new Map<NodeId, Progress>();
@@ -477,7 +480,7 @@ export class Raft {
   persisted(ready: Ready): void {
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined && this.role === 'leader' && this.log.term(last.index) === last.term && this.self.maybeUpdate(last.index)) {
-      if (this.maybeCommit()) this.oweAppendToAll(2);
+      if (this.maybeCommit()) this.announceCommit();
     }
     const hs = ready.hardState;
     if (this.role === 'candidate' && hs !== null && hs.term === this.currentTerm && hs.vote === this.id) {
@@ -835,7 +838,7 @@ export class Raft {
     if (pr.maybeUpdate(m.index) || wasProbeAtMatch) {
       if (pr.state !== 'replicate') pr.becomeReplicate();
       else pr.inflight.freeThrough(m.index);
-      if (this.maybeCommit()) this.oweAppendToAll(2);
+      if (this.maybeCommit()) this.announceCommit();
       this.oweAppend(pr, 1);
       if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
     }
@@ -906,6 +909,14 @@ export class Raft {
   private oweAppend(pr: Progress, level: 1 | 2): void {
     if (pr.owedAppend < level) pr.owedAppend = level;
     this.appendsOwed = true;
+  }
+
+  /**
+   * The commit index advanced: every follower is owed it. With `broadcastCommit` an Append goes even
+   * without entries; otherwise it waits for the next Append with entries or the next heartbeat.
+   */
+  private announceCommit(): void {
+    this.oweAppendToAll(this.broadcastCommit ? 2 : 1);
   }
 
   private oweAppendToAll(level: 1 | 2): void {
@@ -988,12 +999,18 @@ interface ResolvedConfig {
   readonly maxBytesPerMessage: number;
   readonly maxUncommittedEntries: number;
   readonly snapshotTimeoutTicks: number;
+  readonly broadcastCommit: boolean;
 }
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) {
     throw new Error(`RaftConfig.${name} must be a positive integer, got ${value}`);
   }
+  return value;
+}
+
+function booleanOption(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new Error(`RaftConfig.${name} must be true or false, got ${typeof value === 'string' ? `"${value}"` : String(value)}`);
   return value;
 }
 
@@ -1042,12 +1059,13 @@ function validateConfig(config: RaftConfig): ResolvedConfig {
     electionTicksMin,
     electionTicksMax,
     heartbeatTicks,
-    preVote: config.preVote ?? d.preVote,
-    checkQuorum: config.checkQuorum ?? d.checkQuorum,
+    preVote: booleanOption('preVote', config.preVote ?? d.preVote),
+    checkQuorum: booleanOption('checkQuorum', config.checkQuorum ?? d.checkQuorum),
     maxInflightMessages: positiveInteger('maxInflightMessages', config.maxInflightMessages ?? d.maxInflightMessages),
     maxEntriesPerMessage: positiveInteger('maxEntriesPerMessage', config.maxEntriesPerMessage ?? d.maxEntriesPerMessage),
     maxBytesPerMessage: positiveInteger('maxBytesPerMessage', config.maxBytesPerMessage ?? d.maxBytesPerMessage),
     maxUncommittedEntries: positiveInteger('maxUncommittedEntries', config.maxUncommittedEntries ?? d.maxUncommittedEntries),
     snapshotTimeoutTicks: positiveInteger('snapshotTimeoutTicks', config.snapshotTimeoutTicks ?? d.snapshotTimeoutTicks),
+    broadcastCommit: booleanOption('broadcastCommit', config.broadcastCommit ?? d.broadcastCommit),
   };
 }

@@ -7,10 +7,12 @@ type Done = (error: Error | null) => void;
  * gathered and written as the next single batch, with one fsync for all of them. The WAL port allows one
  * append at a time, which is also what makes batches grow under load.
  *
- * A write may be *lazy*: it waits, without starting a batch of its own, until a write that is not lazy
- * starts one (it then rides in that batch and its fsync) or until {@link flushLazy}. A follower's write
- * that only moves its commit index is lazy: nothing waits for it but the follower's own apply loop, and
- * an fsync of its own would compete for the disk with the writes the leader is waiting for.
+ * A write may be *lazy*: handed in while a batch is in flight, it does not make the next batch start;
+ * it waits until a write that is not lazy starts one (it then rides in that batch and its fsync) or until
+ * {@link flushLazy}. Handed in while the WAL is idle, it starts a batch like any write. A follower's
+ * write that only moves its commit index is lazy: nothing waits for it but the follower's own apply
+ * loop, and an fsync of its own in the middle of a stream of writes would compete for the disk with the
+ * writes the leader is waiting for.
  */
 export class WalScheduler {
   private writes: WalPartitionWrite[] = [];
@@ -51,8 +53,8 @@ export class WalScheduler {
       this.writes[at] = mergeWrites(this.writes[at]!, write);
     }
     this.callbacks.push(done);
-    // Without fsyncs there is nothing to save by waiting.
-    if (lazy && this.sync) return;
+    // Without fsyncs there is nothing to save by waiting, and with no batch in flight the disk is idle.
+    if (lazy && this.sync && this.inFlight) return;
     this.urgent++;
     if (!this.inFlight) {
       this.inFlight = true;

@@ -201,6 +201,7 @@ describe('config', () => {
       maxBytesPerMessage: 1048576,
       maxUncommittedEntries: 100000,
       snapshotTimeoutTicks: 200,
+      broadcastCommit: true,
     });
   });
 
@@ -220,6 +221,8 @@ describe('config', () => {
     [{ maxUncommittedEntries: 0 }, /maxUncommittedEntries must be a positive integer/],
     [{ seed: Number.NaN }, /seed must be a finite number/],
     [{ partition: -1 }, /partition must be a non-negative integer/],
+    [{ broadcastCommit: 'no' }, /broadcastCommit must be true or false, got "no"/],
+    [{ preVote: 1 }, /preVote must be true or false, got 1/],
   ])('rejects %j', (override, error) => {
     expect(() => node('a', ['a', 'b'], override as never)).toThrow(error);
   });

@@ -28,6 +28,54 @@ describe('the no-op of a new term', () => {
   });
 });
 
+describe('commit announcement with broadcastCommit: false', () => {
+  const quiet = { config: { broadcastCommit: false } };
+  const commitOf = (cluster: Cluster, id: string): number => cluster.raft(id).status().commit;
+
+  it('sends no Append that only moves the commit index; the next Append with entries carries it', () => {
+    const cluster = new Cluster(ABC, quiet);
+    cluster.elect('a');
+    cluster.propose('a', 'x');
+    const sent: Message[] = [];
+    cluster.stabilize((m) => {
+      sent.push(m);
+      return true;
+    });
+    expect(commitOf(cluster, 'a')).toBe(2);
+    // Only the Appends that carried x went to the followers, none after the commit moved to 2.
+    expect(sent.filter((m) => isAppend(m)).map((m) => [m.to, m.entries.length])).toEqual([['b', 1], ['c', 1]]);
+    expect(commitOf(cluster, 'b')).toBeLessThan(2);
+    expect(cluster.deliveredTypes('b')).toEqual([]);
+    cluster.propose('a', 'y');
+    cluster.processAll();
+    expect(appendsTo(cluster.queue, 'b').map((m) => [m.commit, m.entries.map((e) => e.type)])).toEqual([[2, ['y']]]);
+    cluster.stabilize();
+    expect(cluster.deliveredTypes('b')).toEqual(['x']);
+    expect(cluster.deliveredTypes('a')).toEqual(['x', 'y']);
+  });
+
+  it('lets the next heartbeat carry the commit index when no entries follow', () => {
+    const cluster = new Cluster(ABC, quiet);
+    cluster.elect('a');
+    cluster.propose('a', 'x');
+    cluster.stabilize();
+    expect(cluster.deliveredTypes('c')).toEqual([]);
+    cluster.tick('a');
+    const heartbeats = cluster.queue.filter((m) => m.type === MessageType.Heartbeat);
+    expect(heartbeats.map((m) => [m.to, m.commit])).toEqual([['b', 2], ['c', 2]]);
+    cluster.stabilize();
+    for (const id of ABC) expect(cluster.deliveredTypes(id)).toEqual(['x']);
+  });
+
+  it('changes nothing for a leader that announces: the default sends the commit index at once', () => {
+    const cluster = new Cluster(ABC);
+    cluster.elect('a');
+    cluster.propose('a', 'x');
+    cluster.stabilize();
+    for (const id of ABC) expect(cluster.deliveredTypes(id)).toEqual(['x']);
+  });
+});
+
 describe('commit', () => {
   it('counts the leader itself only once its own entries are persisted', () => {
     const cluster = new Cluster(ABC);

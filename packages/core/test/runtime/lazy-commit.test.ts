@@ -32,8 +32,9 @@ describe('a follower\'s commit index rides with its next write', () => {
       const r = await cluster.settle(leader.raft.replicateLogs(1, 'Put', text(v)));
       expect(r.status).toBe(RaftOperationStatus.Success);
     }
-    // Each proposal's commit reaches the followers in an Append of its own; they wrote it with the next
-    // entries instead of syncing it alone (ticks of 10 ms may still flush one while the cluster is idle).
+    // Each proposal's commit reaches the followers with the next proposal's Append (or a heartbeat); they
+    // wrote it with those entries instead of syncing it alone (a heartbeat of the 10 ms ticks may still
+    // bring one while the cluster is idle, and an idle WAL writes it at once).
     for (const list of batches) {
       const commitOnlyBatches = list.filter(commitOnly).length;
       expect(list.length - commitOnlyBatches).toBeGreaterThanOrEqual(values.length);

@@ -119,15 +119,22 @@ describe('WalScheduler', () => {
 
   describe('lazy writes (a follower\'s commit index)', () => {
     const commitOnly = (partition: number, commit: number): WalPartitionWrite => ({ partition, entries: [], hardState: { term: 1, vote: '', commit } });
+    /** A batch with entry 1 of partition 1 ('e1') in flight, and then a lazy commit-only write ('lazy'). */
+    const lazyDuringBatch = (partition: number, commit: number): ReturnType<typeof setup> & { done: string[] } => {
+      const setUp = setup();
+      const done: string[] = [];
+      setUp.scheduler.submit({ partition: 1, entries: [e(1)] }, () => done.push('e1'));
+      setUp.deferred.shift()!();
+      setUp.scheduler.submit(commitOnly(partition, commit), () => done.push('lazy'), true);
+      return { ...setUp, done };
+    };
 
-    test('a lazy write alone starts no batch; flushLazy writes it, synced, and only then is it durable', async () => {
+    test('a lazy write handed in while the WAL is idle starts a batch, synced, and is durable only with it', async () => {
       const { wal, deferred, scheduler } = setup();
       const done: string[] = [];
       scheduler.submit(commitOnly(1, 5), () => done.push('lazy'), true);
-      expect(deferred).toHaveLength(0);
+      expect(deferred).toHaveLength(1);
       scheduler.flushNow();
-      expect(wal.batches).toHaveLength(0);
-      scheduler.flushLazy();
       expect(wal.batches).toHaveLength(1);
       expect(wal.batches[0]!.sync).toBe(true);
       expect(wal.batches[0]!.writes[0]!.hardState).toEqual({ term: 1, vote: '', commit: 5 });
@@ -135,6 +142,22 @@ describe('WalScheduler', () => {
       wal.release.shift()!();
       await Promise.resolve();
       expect(done).toEqual(['lazy']);
+    });
+
+    test('flushLazy writes a lazy write that arrived during a batch, once that batch is durable', async () => {
+      const { wal, deferred, scheduler, done } = lazyDuringBatch(2, 4);
+      scheduler.flushLazy(); // a batch is in flight: the lazy write waits
+      expect(wal.batches).toHaveLength(1);
+      wal.release.shift()!();
+      await Promise.resolve();
+      while (deferred.length > 0) deferred.shift()!();
+      expect(wal.batches).toHaveLength(1);
+      scheduler.flushLazy();
+      expect(wal.batches).toHaveLength(2);
+      expect(wal.batches[1]!.writes.map((w) => [w.partition, w.hardState?.commit])).toEqual([[2, 4]]);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['e1', 'lazy']);
     });
 
     test('a lazy write rides in the batch (and fsync) of the next write that is not lazy', async () => {
@@ -153,11 +176,7 @@ describe('WalScheduler', () => {
     });
 
     test('a lazy write handed in during a batch waits for the next one; a later write of its partition merges into it', async () => {
-      const { wal, deferred, scheduler } = setup();
-      const done: string[] = [];
-      scheduler.submit({ partition: 1, entries: [e(1)] }, () => done.push('e1'));
-      deferred.shift()!();
-      scheduler.submit(commitOnly(1, 1), () => done.push('lazy'), true);
+      const { wal, deferred, scheduler, done } = lazyDuringBatch(1, 1);
       wal.release.shift()!();
       await Promise.resolve();
       expect(done).toEqual(['e1']);
@@ -186,19 +205,22 @@ describe('WalScheduler', () => {
     });
 
     test('stop writes the lazy writes that wait before it resolves', async () => {
-      const { wal, deferred, scheduler } = setup();
-      const done: string[] = [];
-      scheduler.submit(commitOnly(1, 5), () => done.push('lazy'), true);
+      const { wal, deferred, scheduler, done } = lazyDuringBatch(1, 1);
       let stopped = false;
       const stopping = scheduler.stop().then(() => { stopped = true; });
-      expect(wal.batches).toHaveLength(1);
+      wal.release.shift()!();
+      await Promise.resolve();
+      while (deferred.length > 0) deferred.shift()!();
+      // Stopping: the lazy write goes in a batch of its own instead of waiting for a tick.
+      expect(wal.batches).toHaveLength(2);
+      expect(wal.batches[1]!.writes[0]!.hardState).toEqual({ term: 1, vote: '', commit: 1 });
       await Promise.resolve();
       expect(stopped).toBe(false);
       wal.release.shift()!();
       await Promise.resolve();
       while (deferred.length > 0) deferred.shift()!();
       await stopping;
-      expect(done).toEqual(['lazy']);
+      expect(done).toEqual(['e1', 'lazy']);
     });
   });
 });
