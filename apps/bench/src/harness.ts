@@ -173,9 +173,8 @@ export function portBlock(rangeFile = '/proc/sys/net/ipv4/ip_local_port_range'):
   return high - low >= 1_000 ? { low, high } : undefined;
 }
 
-const block = portBlock();
-/** Each process walks the block from its own starting point, so that parallel test workers rarely meet. */
-let cursor = block === undefined ? 0 : block.low + ((process.pid * 7_919) % (block.high - block.low + 1));
+/** The block and where this process is in it, read at the first {@link freePort} (cluster-node imports this module too and never asks). */
+let ports: { readonly block: ReturnType<typeof portBlock>; cursor: number } | undefined;
 
 function canListen(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
@@ -196,6 +195,12 @@ function canListen(port: number): Promise<number | undefined> {
  * (`listen(0)`), where an outgoing connection may take it before the caller listens.
  */
 export async function freePort(): Promise<number> {
+  if (ports === undefined) {
+    const block = portBlock();
+    // Each process walks the block from its own starting point, so that parallel test workers rarely meet.
+    ports = { block, cursor: block === undefined ? 0 : block.low + ((process.pid * 7_919) % (block.high - block.low + 1)) };
+  }
+  const { block } = ports;
   if (block === undefined) {
     const port = await canListen(0);
     if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
@@ -203,8 +208,8 @@ export async function freePort(): Promise<number> {
   }
   const size = block.high - block.low + 1;
   for (let tried = 0; tried < size; tried++) {
-    const port = cursor;
-    cursor = cursor >= block.high ? block.low : cursor + 1;
+    const port = ports.cursor;
+    ports.cursor = port >= block.high ? block.low : port + 1;
     if ((await canListen(port)) !== undefined) return port;
   }
   throw new Error(`no free TCP port on 127.0.0.1 between ${block.low} and ${block.high}`);
