@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     discovery: new StaticDiscovery(options.peers),
     tickMs: options.tickMs,
     syncWal: options.sync,
+    syncCommitIndex: options.syncCommit,
     stateTransfer: state,
   });
   raft = node;

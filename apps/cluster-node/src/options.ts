@@ -17,6 +17,8 @@ export interface NodeOptions {
   readonly tickMs: number;
   /** fsync every WAL batch. */
   readonly sync: boolean;
+  /** fsync a batch that only moves a commit index (RaftManagerOptions.syncCommitIndex). */
+  readonly syncCommit: boolean;
   /** Node authentication of the Raft traffic. */
   readonly auth: 'disabled' | 'shared-secret' | 'mutual-tls';
   /** File holding the shared secret (shared-secret; a trailing newline is ignored). */
@@ -37,6 +39,8 @@ export const USAGE = `usage: kommander-node --id HOST:PORT --peers HOST:PORT,HOS
   --host HOST               interface to listen on (default: the --id host)
   --tick-ms N               milliseconds per Raft tick (default 50)
   --no-sync                 do not fsync the WAL (benchmarks only)
+  --no-sync-commit          do not fsync a write that only moves a commit index (etcd's rule;
+                            entries, terms and votes are still synced: see syncCommitIndex)
   --auth disabled|shared-secret|mutual-tls  node authentication (default disabled)
   --secret-file FILE        the shared secret, at least 32 bytes (with --auth shared-secret)
   --tls-ca FILE --tls-cert FILE --tls-key FILE
@@ -51,7 +55,7 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
     const name = arg.slice(2);
-    if (name === 'no-sync' || name === 'help') {
+    if (name === 'no-sync' || name === 'no-sync-commit' || name === 'help') {
       switches.add(name);
       continue;
     }
@@ -90,6 +94,7 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
     host: flags.get('host') ?? endpoint.host,
     tickMs: integer(flags.get('tick-ms') ?? '50', '--tick-ms', 1, 60_000),
     sync: !switches.has('no-sync'),
+    syncCommit: !switches.has('no-sync-commit'),
     auth,
     secretFile,
     tlsCa: tlsCa!,

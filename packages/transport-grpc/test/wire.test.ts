@@ -133,6 +133,23 @@ describe('hand-written Batch codec', () => {
     expect(fallbacks).toBeGreaterThan(refused);
   });
 
+  test('entries of one frame with the same time share one time object (and the same type string), and differing ones keep their own values', () => {
+    const entry = (index: number, type: string, physical: number, counter: number): Entry =>
+      ({ index, term: 3, kind: EntryKind.Data, type, data: new Uint8Array([index]), time: { physical, counter } });
+    const at = 1_767_000_000_000;
+    const entries = [entry(1, 'Put', at, 0), entry(2, 'Put', at, 0), entry(3, 'Del', at, 0), entry(4, 'Put', at, 1), entry(5, 'Put', at + 1, 1), entry(6, 'Pux', at + 1, 1)];
+    const m: Message = { type: MessageType.Append, partition: 2, from: CONTEXT.sender, to: CONTEXT.self, term: 3, logTerm: 3, index: 0, entries, commit: 0, reject: false, rejectHint: 0, context: 0 };
+    const [read] = readBatch(writeBatch([m])!, CONTEXT, idBytes(CONTEXT))!;
+    expect(read).toEqual(m);
+    const times = read!.entries.map((e) => e.time);
+    expect(times[1]).toBe(times[0]);
+    expect(times[2]).toBe(times[0]);
+    expect(times[3]).not.toBe(times[2]);
+    expect(times[4]).not.toBe(times[3]);
+    expect(times[5]).toBe(times[4]);
+    expect(read!.entries.map((e) => e.type)).toEqual(['Put', 'Put', 'Del', 'Put', 'Put', 'Pux']);
+  });
+
   test('messages the checks refuse (another sender, another node, a partition out of range, an unknown type) fall back and are refused with the same words', () => {
     const { message } = generator(SEED + 5);
     const cases: Message[] = [

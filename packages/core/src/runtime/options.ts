@@ -44,6 +44,23 @@ export interface RaftManagerOptions {
    * Default true.
    */
   readonly syncWal?: boolean;
+  /**
+   * fsync a WAL batch that only moves a partition's commit index (no entries, no new term or vote).
+   * Entries, terms and votes are synced either way, so Raft's guarantees hold with it off (Raft keeps
+   * the commit index in volatile state; etcd-raft never syncs it on its own).
+   *
+   * On (the default), an entry is delivered only once the commit index that covers it is durable, so a
+   * restart replays (`onLogRestored`) exactly what was delivered, even after a power loss.
+   *
+   * Off, the commit index is handed to the OS without an fsync before the entries it covers are
+   * delivered, and becomes durable with the next synced batch. A restart after the process died (killed,
+   * crashed, OOM) still replays exactly what was delivered. After a power loss or kernel crash the
+   * replay may stop short of it: the entries past it are still in the WAL, and are delivered again
+   * through `onReplicationReceived` once the node learns the commit index from the partition's leader
+   * (so an application that keeps its own durable state should skip entries it already applied, by
+   * `log.id`). A leader then saves one fsync per commit round. Ignored when `syncWal` is false.
+   */
+  readonly syncCommitIndex?: boolean;
   /** Append messages in flight per follower and partition. Default 256. */
   readonly maxInflightMessages?: number;
   /** Entries per append message. Default 1024. */

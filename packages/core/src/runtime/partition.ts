@@ -24,8 +24,13 @@ export interface PartitionHost {
   send(messages: readonly Message[]): void;
   /** Hands one message to the transport at once, as its own frame (snapshot chunks). */
   sendAlone(message: Message): void;
-  /** Queues a WAL write; `done` runs once it is durable. A lazy write waits for another one's fsync (see WalScheduler). */
-  persist(write: WalPartitionWrite, done: (error: Error | null) => void, lazy?: boolean): void;
+  /**
+   * Queues a WAL write; `done` runs once it is durable (or, with `sync` false, once the WAL has it in the
+   * OS's hands). A lazy write waits for another one's fsync (see WalScheduler).
+   */
+  persist(write: WalPartitionWrite, done: (error: Error | null) => void, lazy: boolean, sync: boolean): void;
+  /** RaftManagerOptions.syncCommitIndex: whether a write that only moves the commit index is fsynced. */
+  readonly syncCommitIndex: boolean;
   deliver(partition: number, log: RaftLog): boolean | Promise<boolean>;
   leaderChanged(partition: number, leader: NodeId): void;
   readonly pendingProposalTimeoutMs: number;
@@ -475,16 +480,21 @@ export class Partition {
       const write: WalPartitionWrite = ready.hardState === null
         ? { partition: this.id, entries: ready.entries }
         : { partition: this.id, entries: ready.entries, hardState: ready.hardState };
-      // Every batch is synced, the commit index too: entries are applied only under a durable commit
-      // index, so that a restart replays everything the application already received. A follower's
-      // write that only moves its commit index is lazy: it rides with the next write's fsync (or the
-      // tick's), since only this node's own apply loop waits for it.
+      // Entries, terms and votes are always synced before anything depends on them. By default the
+      // commit index is too: entries are applied only under a durable commit index, so that a restart
+      // replays everything the application already received, even after a power loss. With
+      // syncCommitIndex off, a write that only moves the commit index is handed to the OS without an
+      // fsync (etcd-raft's MustSync rule): a killed process still replays everything, a power loss may
+      // replay a prefix (the next synced batch makes it durable). A follower's write that only moves
+      // its commit index is lazy: it rides with the next write (or the tick's), since only this node's
+      // own apply loop waits for it.
       const lazy = !ready.mustSync && !raft.isLeader();
+      const sync = ready.mustSync || this.host.syncCommitIndex;
       this.host.persist(write, (error) => {
         if (error !== null || this.stopped) return; // the node stops itself on a WAL failure
         slot.durable = true;
         this.completeDurable();
-      }, lazy);
+      }, lazy, sync);
     } else {
       slot.durable = true;
       this.completeDurable();
@@ -770,7 +780,7 @@ export class Partition {
             this.applying = false;
             this.host.logger.info({ partition: this.id, index: snapshot.index, term: snapshot.term }, 'installed a snapshot');
             this.afterPersist(ready);
-          });
+          }, false, true);
           if (decoded.pending.length === 0) persist();
           else this.host.setMeta(pendingMetaKey(this.id), encodePendingMeta(snapshot.index, decoded.pending), (error) => {
             if (error !== null) this.host.fail(error);

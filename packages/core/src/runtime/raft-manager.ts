@@ -35,6 +35,7 @@ import type { RaftManagerOptions } from './options.js';
 import { WalScheduler } from './wal-scheduler.js';
 import {
   checkData,
+  checkBoolean,
   checkNodeId,
   checkPositiveInteger,
   checkTimeout,
@@ -147,9 +148,10 @@ export class RaftManager {
     this.hlc = new HybridLogicalClock(() => this.clock.now());
     this.router = new PartitionRouter(initialPartitionRanges(this.initialPartitions));
     this.outbox = new Outbox(this.transport);
+    const syncCommitIndex = checkBoolean('options.syncCommitIndex', options.syncCommitIndex ?? true);
     this.walScheduler = new WalScheduler(
       this.wal,
-      options.syncWal ?? true,
+      checkBoolean('options.syncWal', options.syncWal ?? true),
       (fn) => this.clock.defer(fn),
       (error) => this.fail(error),
     );
@@ -162,7 +164,8 @@ export class RaftManager {
       hlcNow: () => this.hlc.now(),
       schedule: (p) => this.schedule(p),
       send: (messages) => this.outbox.addAll(messages),
-      persist: (write: WalPartitionWrite, done, lazy) => this.walScheduler.submit(write, done, lazy),
+      persist: (write: WalPartitionWrite, done, lazy, sync) => this.walScheduler.submit(write, done, lazy, sync),
+      syncCommitIndex,
       logger: this.logger,
       stateTransfer,
       compactAfterEntries,

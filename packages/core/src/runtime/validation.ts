@@ -31,6 +31,11 @@ export function checkPositiveInteger(argument: string, value: unknown, max: numb
   return value;
 }
 
+export function checkBoolean(argument: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') invalid(argument, `must be true or false, got ${describe(value)}`);
+  return value;
+}
+
 /** Timeouts in milliseconds: finite and not negative. */
 export function checkTimeout(argument: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {

@@ -21,6 +21,8 @@ export class WalScheduler {
   private slots = new Map<number, number>();
   /** Writes queued that are not lazy: while 0, queued writes do not start a batch. */
   private urgent = 0;
+  /** Writes queued that must be fsynced: while 0, the batch goes to the WAL with `sync: false`. */
+  private syncing = 0;
   /** Maintenance that runs between batches: compactions and metadata, in order. */
   private maintenance: Array<{ readonly run: () => Promise<void>; readonly done: Done }> = [];
   private inFlight = false;
@@ -30,6 +32,8 @@ export class WalScheduler {
   private idleWaiters: Array<() => void> = [];
   /** Batches handed to the WAL (for metrics and benchmarks). */
   batches = 0;
+  /** Of {@link batches}, those appended with `sync: true`. */
+  syncedBatches = 0;
 
   constructor(
     private readonly wal: Wal,
@@ -38,8 +42,12 @@ export class WalScheduler {
     private readonly onFailure: (error: Error) => void,
   ) {}
 
-  /** Queues one partition's write; `done` runs once it is durable (or failed). See the class for `lazy`. */
-  submit(write: WalPartitionWrite, done: Done, lazy = false): void {
+  /**
+   * Queues one partition's write; `done` runs once it is durable (or failed). See the class for `lazy`.
+   * A write with `sync` false does not need an fsync: a batch of such writes only is appended without
+   * one (and becomes durable with the next synced batch); `done` then runs once the WAL has it.
+   */
+  submit(write: WalPartitionWrite, done: Done, lazy = false, sync = true): void {
     if (this.stopped) {
       done(new Error('the WAL scheduler is stopped: the node left the cluster'));
       return;
@@ -53,6 +61,7 @@ export class WalScheduler {
       this.writes[at] = mergeWrites(this.writes[at]!, write);
     }
     this.callbacks.push(done);
+    if (sync) this.syncing++;
     // Without fsyncs there is nothing to save by waiting, and with no batch in flight the disk is idle.
     if (lazy && this.sync && this.inFlight) return;
     this.urgent++;
@@ -131,8 +140,11 @@ export class WalScheduler {
     this.callbacks = [];
     this.slots = new Map();
     this.urgent = 0;
+    const sync = this.sync && this.syncing > 0;
+    this.syncing = 0;
     this.batches++;
-    this.wal.append({ writes, sync: this.sync }).then(
+    if (sync) this.syncedBatches++;
+    this.wal.append({ writes, sync }).then(
       () => {
         if (this.urgent > 0 && this.maintenance.length === 0) {
           // Writes handed in while this one was in flight go now: the disk does not wait for the

@@ -71,6 +71,23 @@ describe('message JSON codec', () => {
     expect(result.value.messages[0]?.entries[0]?.data).toBeInstanceOf(Uint8Array);
   });
 
+  test('entries of one message with equal times share one decoded time object; a differing time gets its own', () => {
+    const t = { physical: 1_718_000_000_000, counter: 3 };
+    const entries = [entry({ index: 1, time: t }), entry({ index: 2, time: { ...t } }), entry({ index: 3, time: { ...t, counter: 4 } }), entry({ index: 4, time: { ...t, counter: 4 } })];
+    const result = parseMessageBatch(encodeMessageBatch({ from: 'a', messages: [message({ entries }), message({ entries: [entry({ time: t })] })] }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const [first, second] = result.value.messages;
+    expect(first!.entries).toEqual(entries);
+    const times = first!.entries.map((e) => e.time);
+    expect(times[1]).toBe(times[0]);
+    expect(times[2]).not.toBe(times[1]);
+    expect(times[3]).toBe(times[2]);
+    // Only within one message: another message's entries get their own.
+    expect(second!.entries[0]!.time).not.toBe(times[0]);
+    expect(second!.entries[0]!.time).toEqual(t);
+  });
+
   test.each([
     ['not an object', () => [1], '', 'an object'],
     ['a missing field', (b: any) => void delete b.messages[0].commit, 'messages[0].commit', 'a value'],

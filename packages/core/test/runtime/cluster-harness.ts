@@ -7,6 +7,7 @@ import { RaftManager } from '../../src/runtime/raft-manager.js';
 import type { RaftManagerOptions } from '../../src/runtime/options.js';
 import type { RaftLog } from '../../src/runtime/types.js';
 import type { Transport } from '../../src/ports/transport.js';
+import type { WalBatch } from '../../src/ports/wal.js';
 
 /** One node of a test cluster, with what the application saw. */
 export interface TestNode {
@@ -18,6 +19,17 @@ export interface TestNode {
   /** Per partition: the delivered entries' payloads as strings, in order. */
   delivered: Map<number, string[]>;
   restored: Map<number, string[]>;
+}
+
+/** Records every batch a node hands its WAL from now on. */
+export function recordBatches(node: TestNode): WalBatch[] {
+  const batches: WalBatch[] = [];
+  const append = node.wal.append.bind(node.wal);
+  node.wal.append = (batch: WalBatch): Promise<void> => {
+    batches.push(batch);
+    return append(batch);
+  };
+  return batches;
 }
 
 const decoder = new TextDecoder();

@@ -1,17 +1,6 @@
 import type { WalBatch } from '../../src/ports/wal.js';
 import { RaftOperationStatus } from '../../src/runtime/status.js';
-import { TestCluster, text, type TestNode } from './cluster-harness.js';
-
-/** Records every batch a node hands its WAL from now on. */
-function recordBatches(node: TestNode): WalBatch[] {
-  const batches: WalBatch[] = [];
-  const append = node.wal.append.bind(node.wal);
-  node.wal.append = (batch: WalBatch): Promise<void> => {
-    batches.push(batch);
-    return append(batch);
-  };
-  return batches;
-}
+import { recordBatches, TestCluster, text } from './cluster-harness.js';
 
 /** A batch that only moves commit indexes: no entries, no snapshot. */
 function commitOnly(batch: WalBatch): boolean {

@@ -117,6 +117,54 @@ describe('WalScheduler', () => {
     expect(wal.batches).toHaveLength(1);
   });
 
+  describe('writes that need no fsync (syncCommitIndex off)', () => {
+    const commitOnly = (partition: number, commit: number): WalPartitionWrite => ({ partition, entries: [], hardState: { term: 1, vote: '', commit } });
+
+    test('a batch of such writes only is appended without an fsync, and its callbacks run once the WAL has it', async () => {
+      const { wal, deferred, scheduler } = setup();
+      const done: string[] = [];
+      scheduler.submit(commitOnly(1, 5), () => done.push('p1'), false, false);
+      scheduler.submit(commitOnly(2, 3), () => done.push('p2'), false, false);
+      deferred.shift()!();
+      expect(wal.batches).toHaveLength(1);
+      expect(wal.batches[0]!.sync).toBe(false);
+      expect(done).toEqual([]);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(done).toEqual(['p1', 'p2']);
+      expect([scheduler.batches, scheduler.syncedBatches]).toEqual([1, 0]);
+    });
+
+    test('one write that needs an fsync makes its whole batch synced; the next batch counts afresh', async () => {
+      const { wal, deferred, scheduler } = setup();
+      scheduler.submit(commitOnly(1, 5), () => undefined, false, false);
+      scheduler.submit({ partition: 2, entries: [e(1)] }, () => undefined);
+      deferred.shift()!();
+      expect(wal.batches[0]!.sync).toBe(true);
+      // Handed in while that batch is in flight: the next batch holds no write that needs an fsync.
+      scheduler.submit(commitOnly(2, 1), () => undefined, false, false);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(wal.batches).toHaveLength(2);
+      expect(wal.batches[1]!.sync).toBe(false);
+      expect([scheduler.batches, scheduler.syncedBatches]).toEqual([2, 1]);
+    });
+
+    test('merged into a queued write of its partition that needs an fsync, it is synced with it', async () => {
+      const { wal, deferred, scheduler } = setup();
+      scheduler.submit({ partition: 9, entries: [e(1)] }, () => undefined);
+      deferred.shift()!();
+      scheduler.submit({ partition: 1, entries: [e(1)] }, () => undefined);
+      scheduler.submit(commitOnly(1, 1), () => undefined, false, false);
+      wal.release.shift()!();
+      await Promise.resolve();
+      expect(wal.batches).toHaveLength(2);
+      expect(wal.batches[1]!.writes).toHaveLength(1);
+      expect(wal.batches[1]!.writes[0]!.hardState?.commit).toBe(1);
+      expect(wal.batches[1]!.sync).toBe(true);
+    });
+  });
+
   describe('lazy writes (a follower\'s commit index)', () => {
     const commitOnly = (partition: number, commit: number): WalPartitionWrite => ({ partition, entries: [], hardState: { term: 1, vote: '', commit } });
     /** A batch with entry 1 of partition 1 ('e1') in flight, and then a lazy commit-only write ('lazy'). */

@@ -39,6 +39,7 @@ export type SimulatedRaftOptions = Partial<
     | 'pendingProposalTimeoutMs'
     | 'maxQueuedProposals'
     | 'syncWal'
+    | 'syncCommitIndex'
     | 'maxInflightMessages'
     | 'maxEntriesPerMessage'
     | 'maxBytesPerMessage'
@@ -210,6 +211,19 @@ export class SimulatedCluster {
   snapshotsInstalled = 0;
 
   private readonly slots: NodeSlot[];
+
+  /** WAL appends and, of those, fsyncs (`sync: true`) over every node's disk so far. */
+  walStats(): { appends: number; syncs: number } {
+    let appends = 0;
+    let syncs = 0;
+    for (const slot of this.slots) {
+      const stats = slot.wal.stats();
+      appends += stats.appends;
+      syncs += stats.syncs;
+    }
+    return { appends, syncs };
+  }
+
   private readonly bySlot = new Map<NodeId, NodeSlot>();
   private readonly partitionIds: number[];
   private readonly elections = new ElectionSafetyChecker();
@@ -612,7 +626,8 @@ export class SimulatedCluster {
     const current = (): boolean => slot.incarnation === incarnation && slot.manager === manager;
     manager.onReplicationReceived((partition, log) => {
       if (!current()) return true;
-      this.delivered(slot.id, partition, log, 'replication');
+      // The entry being applied (its release point in the log) is the one after the applied index.
+      this.delivered(slot.id, partition, log, 'replication', manager.partitionStatus(partition).appliedIndex + 1);
       return onLive === undefined ? true : onLive(partition, log);
     });
     manager.onLogRestored((partition, log) => {
@@ -645,7 +660,7 @@ export class SimulatedCluster {
       exportState: (partition, index) => {
         const own = app?.exportState?.(partition, index) ?? new Uint8Array(0);
         const out = new Uint8Array(8 + own.length);
-        new DataView(out.buffer).setFloat64(0, this.deliveries.statePosition(slot.id, partition));
+        new DataView(out.buffer).setFloat64(0, this.deliveries.statePosition(slot.id, partition, index));
         out.set(own, 8);
         return out;
       },
@@ -661,9 +676,9 @@ export class SimulatedCluster {
     };
   }
 
-  private delivered(node: NodeId, partition: number, log: RaftLog, source: DeliverySource): void {
+  private delivered(node: NodeId, partition: number, log: RaftLog, source: DeliverySource, releasedAt?: number): void {
     this.trace.mixInt(log.id);
-    const v = this.deliveries.deliver(this.clock.elapsed, node, partition, log, source);
+    const v = this.deliveries.deliver(this.clock.elapsed, node, partition, log, source, releasedAt);
     if (v !== undefined) this.record(v);
   }
 

@@ -56,6 +56,9 @@ export interface SimulationReport {
   readonly snapshots: number;
   /** Node starts, the first ones included. */
   readonly starts: number;
+  /** WAL appends over every node's disk, and of those the ones with `sync: true` (an fsync each). */
+  readonly walAppends: number;
+  readonly walSyncs: number;
   readonly load: ClientLoadStats;
   /** Writes acknowledged with Success (load and heal writes). */
   readonly acknowledged: number;
@@ -76,9 +79,10 @@ export interface SimulationReport {
 }
 
 /** The command line that replays a run with these options. */
-export function replayCommand(options: { seed: number; nodes?: number; partitions?: number; durationMs?: number; faults?: boolean | FaultPlanOptions }): string {
+export function replayCommand(options: { seed: number; nodes?: number; partitions?: number; durationMs?: number; faults?: boolean | FaultPlanOptions; raft?: SimulatedRaftOptions }): string {
   const faults = options.faults === false ? ' --no-faults' : '';
-  return `pnpm sim --seed ${options.seed} --nodes ${options.nodes ?? 3} --partitions ${options.partitions ?? 4} --duration ${options.durationMs ?? 10_000}${faults}`;
+  const lazyCommit = options.raft?.syncCommitIndex === false ? ' --lazy-commit' : '';
+  return `pnpm sim --seed ${options.seed} --nodes ${options.nodes ?? 3} --partitions ${options.partitions ?? 4} --duration ${options.durationMs ?? 10_000}${faults}${lazyCommit}`;
 }
 
 /**
@@ -92,7 +96,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const durationMs = options.durationMs ?? 10_000;
   if (!(Number.isFinite(durationMs) && durationMs >= 0)) throw new RangeError(`runSimulation: durationMs must be a number ≥ 0, got ${String(durationMs)}`);
   const faults = options.faults ?? true;
-  const replay = replayCommand({ seed: options.seed, nodes, partitions, durationMs, faults });
+  const replay = replayCommand({ seed: options.seed, nodes, partitions, durationMs, faults, ...(options.raft === undefined ? {} : { raft: options.raft }) });
   let cluster: SimulatedCluster | undefined;
   let violation: Violation | null = null;
   let load: ClientLoad | undefined;
@@ -152,6 +156,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     crashes: cluster?.crashes ?? 0,
     snapshots: cluster?.snapshotsInstalled ?? 0,
     starts: cluster?.starts ?? 0,
+    walAppends: cluster?.walStats().appends ?? 0,
+    walSyncs: cluster?.walStats().syncs ?? 0,
     load: load === undefined ? emptyLoad : { ...load.stats, statuses: { ...load.stats.statuses } },
     acknowledged: cluster?.acknowledgements.acknowledgedCount ?? 0,
     delivered: cluster === undefined ? [] : cluster.userPartitions.map((p) => (cluster as SimulatedCluster).deliveredCount(p)),

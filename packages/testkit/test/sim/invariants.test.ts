@@ -133,6 +133,24 @@ describe('StateMachineSafetyChecker', () => {
     expect(c.nextOf('n1', 1)).toBe(5);
   });
 
+  test('a restarted node that has delivered nothing yet is at the deliveries released up to its applied index', () => {
+    const c = new StateMachineSafetyChecker();
+    // Entries 1, 2 and 4 are released where they are applied; 3 (a pending proposal) with its marker at 5.
+    for (const [id, at] of [[1, 1], [2, 2], [4, 4], [3, 5], [6, 6]] as const) expect(c.deliver(id, 'n1', 1, delivery(id, 1), 'replication', at)).toBeUndefined();
+    expect(c.statePosition('n1', 1, 2)).toBe(5);
+    c.startIncarnation('n1');
+    // A replay that stopped at 4 (syncCommitIndex off, a crash): three deliveries, not five.
+    expect(c.statePosition('n1', 1, 4)).toBe(3);
+    expect(c.statePosition('n1', 1, 5)).toBe(4);
+    expect(c.statePosition('n1', 1, 9)).toBe(5);
+    // Release points not known (deliveries recorded without them): everything it delivered, as before.
+    const old = new StateMachineSafetyChecker();
+    old.deliver(1, 'n1', 1, delivery(1, 1), 'replication');
+    old.deliver(2, 'n1', 1, delivery(2, 1), 'replication');
+    old.startIncarnation('n1');
+    expect(old.statePosition('n1', 1, 1)).toBe(2);
+  });
+
   test('catches a node delivering a different entry at the same position', () => {
     const c = new StateMachineSafetyChecker();
     c.deliver(1, 'n1', 1, delivery(1, 1), 'replication');

@@ -18,6 +18,17 @@ describe('replay', () => {
     expect(a.faultPlan).not.toEqual(b.faultPlan);
   });
 
+  test('syncCommitIndex off leaves commit-only writes unsynced, and its replay line says so (--lazy-commit)', async () => {
+    const strict = await runSimulation({ seed: 4242, nodes: 3, partitions: 3, durationMs: 5000 });
+    const lazy = await runSimulation({ seed: 4242, nodes: 3, partitions: 3, durationMs: 5000, raft: { syncCommitIndex: false } });
+    expect(lazy.ok).toBe(true);
+    expect(lazy.replay).toBe('pnpm sim --seed 4242 --nodes 3 --partitions 3 --duration 5000 --lazy-commit');
+    expect(lazy.crashes).toBeGreaterThan(0);
+    expect(strict.walSyncs).toBe(strict.walAppends);
+    // Every leader commit round leaves one write unsynced: a large share of all appends.
+    expect(lazy.walAppends - lazy.walSyncs).toBeGreaterThan(lazy.walAppends / 5);
+  });
+
   test('a fault-free run has no faults, drops nothing and still converges', async () => {
     const report = await runSimulation({ seed: 9, nodes: 3, partitions: 2, durationMs: 3000, faults: false });
     expect(report.ok).toBe(true);

@@ -22,11 +22,14 @@ function median(values: readonly number[]): number {
  */
 export function seedSuite(slice: SeedSlice): void {
   const { from, count, nodes, partitions } = slice;
-  describe(`${count} seeds from ${from}: ${nodes} nodes × ${partitions} partitions, 10 s with faults`, () => {
+  describe(`${count} seeds from ${from}: ${nodes} nodes × ${partitions} partitions, 10 s with faults (a quarter with syncCommitIndex off)`, () => {
     const reports: SimulationReport[] = [];
     for (let seed = from; seed < from + count; seed++) {
-      test(`seed ${seed}`, async () => {
-        const report = await runSimulation({ seed, nodes, partitions, durationMs: 10_000 });
+      // Every fourth seed runs with syncCommitIndex off: the crashes then also drop commit indexes that were
+      // written but not fsynced, and a restarted node's replay may stop short of what it delivered.
+      const lazyCommit = seed % 4 === 0;
+      test(`seed ${seed}${lazyCommit ? ' (syncCommitIndex off)' : ''}`, async () => {
+        const report = await runSimulation({ seed, nodes, partitions, durationMs: 10_000, ...(lazyCommit ? { raft: { syncCommitIndex: false } } : {}) });
         reports.push(report);
         if (!report.ok) {
           const v = report.violation;

@@ -43,6 +43,8 @@ interface Cursor {
  */
 export class StateMachineSafetyChecker {
   private readonly sequences = new Map<number, CanonicalDelivery[]>();
+  /** Per partition, aligned with its sequence: the log index whose apply released each delivery (0 when not known). */
+  private readonly releases = new Map<number, number[]>();
   private readonly positions = new Map<number, Map<number, number>>();
   private readonly cursors = new Map<string, Cursor>();
 
@@ -51,8 +53,11 @@ export class StateMachineSafetyChecker {
     for (const [key, cursor] of this.cursors) if (key.startsWith(`${node}\u0000`)) cursor.next = -1;
   }
 
-  /** Records one delivery; returns a violation when it departs from the canonical sequence. */
-  deliver(time: number, node: NodeId, partition: number, log: Delivery, source: DeliverySource): Violation | undefined {
+  /**
+   * Records one delivery; returns a violation when it departs from the canonical sequence. `releasedAt`:
+   * the log index whose apply released it (the entry itself, or the commit marker of a pending one).
+   */
+  deliver(time: number, node: NodeId, partition: number, log: Delivery, source: DeliverySource, releasedAt = 0): Violation | undefined {
     const sequence = this.sequence(partition);
     const positions = this.positions.get(partition) as Map<number, number>;
     const cursor = this.cursor(node, partition);
@@ -74,6 +79,7 @@ export class StateMachineSafetyChecker {
           `${source} delivers id ${log.id} as canonical position ${position}, but it was already delivered at position ${earlier}`);
       }
       sequence.push({ id: log.id, term: log.term, type: log.type, key: dataKey(log.data), data: log.data, time: log.time, firstNode: node });
+      (this.releases.get(partition) as number[]).push(releasedAt);
       positions.set(log.id, position);
     } else if (!sameDelivery(canonical, log)) {
       return this.violation(time, node, partition,
@@ -105,11 +111,21 @@ export class StateMachineSafetyChecker {
     return undefined;
   }
 
-  /** Canonical position the state of `node` has reached: what its current incarnation delivered, or all it ever delivered before its first delivery since a restart. */
-  statePosition(node: NodeId, partition: number): number {
+  /**
+   * Canonical position the state of `node` has reached when it has applied the log through `applied`:
+   * what its current incarnation delivered. Before the first delivery since a restart, the deliveries
+   * released at or below `applied` (a replay that stopped short of what was delivered before, as after
+   * a crash with syncCommitIndex off, left the state there), or all it ever delivered when that is not
+   * known.
+   */
+  statePosition(node: NodeId, partition: number, applied = Number.POSITIVE_INFINITY): number {
     const cursor = this.cursors.get(`${node}\u0000${partition}`);
     if (cursor === undefined) return 0;
-    return cursor.next >= 0 ? cursor.next : cursor.delivered;
+    if (cursor.next >= 0) return cursor.next;
+    const releases = this.releases.get(partition) ?? [];
+    let position = 0;
+    while (position < cursor.delivered && position < releases.length && releases[position]! > 0 && releases[position]! <= applied) position++;
+    return position < cursor.delivered && (position >= releases.length || releases[position] === 0) ? cursor.delivered : position;
   }
 
   /** The canonical delivery sequence of `partition`. */
@@ -136,6 +152,7 @@ export class StateMachineSafetyChecker {
     if (sequence === undefined) {
       sequence = [];
       this.sequences.set(partition, sequence);
+      this.releases.set(partition, []);
       this.positions.set(partition, new Map());
     }
     return sequence;
