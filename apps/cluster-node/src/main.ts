@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   });
   raft = node;
   node.onReplicationReceived((partition, log) => state.apply(partition, log));
-  node.onLogRestored((partition, log) => state.apply(partition, log));
+  node.onLogRestored((partition, log) => state.restore(partition, log));
 
   // With REST and mutual TLS the Raft routes need an HTTPS host that asks for client certificates.
   // (One FastifyInstance type for both: the routes below do not depend on the server kind.)
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   app.get<{ Params: { partition: string } }>('/applied/:partition', async (request, reply) => {
     const partition = Number(request.params.partition);
     if (!node.partitions().includes(partition)) return reply.code(404).send({ error: `no partition ${request.params.partition}` });
-    return { partition, sequence: state.sequence(partition) };
+    return { partition, sequence: state.sequence(partition), restored: state.restored(partition) };
   });
 
   // For benchmarks: hand a partition's leadership to another node, and drive load from this node.

@@ -16,6 +16,18 @@ export function encodePut(key: string, value: string): Uint8Array {
 export class KvState implements StateTransfer {
   private readonly maps = new Map<number, Map<string, string>>();
   private readonly applied = new Map<number, string[]>();
+  private readonly replayed = new Map<number, number>();
+
+  /** An entry the WAL replay hands back at start-up (`onLogRestored`): applied, and counted. */
+  restore(partition: number, log: RaftLog): boolean {
+    if (log.type === 'put') this.replayed.set(partition, this.restored(partition) + 1);
+    return this.apply(partition, log);
+  }
+
+  /** Puts of `partition` that this process's WAL replay applied. */
+  restored(partition: number): number {
+    return this.replayed.get(partition) ?? 0;
+  }
 
   apply(partition: number, log: RaftLog): boolean {
     if (log.type !== 'put') return true;

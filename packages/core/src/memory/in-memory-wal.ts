@@ -303,14 +303,17 @@ export class InMemoryWal implements Wal {
   }
 
   /**
-   * Simulates the process dying: drops every write that is not durable and every append still in flight
-   * (their promises never settle), and closes the log so the dead node's later calls reject. A new owner
-   * calls `open()` and sees exactly the durable state.
+   * Simulates a crash: drops every append still in flight (their promises never settle) and closes the
+   * log so the dead node's later calls reject. `lose`: `'unsynced'` (the default: a power loss or kernel
+   * crash) also drops every write not fsynced, so that a new owner's `open()` sees exactly the durable
+   * state; `'in-flight'` (only the process died) keeps the appends that completed, synced or not, as the
+   * OS would.
    */
-  crash(): void {
+  crash(lose: 'unsynced' | 'in-flight' = 'unsynced'): void {
     const clock = this.clock;
     if (clock !== undefined) for (const flight of this.inFlight) clock.clearTimer(flight.timer);
     this.inFlight = [];
+    if (lose === 'in-flight') for (const change of this.unsynced) this.durable.replay(change);
     this.unsynced = [];
     this.written = this.durable.clone();
     this.opened = false;

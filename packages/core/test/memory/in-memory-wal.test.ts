@@ -55,6 +55,20 @@ describe('InMemoryWal: visible versus durable', () => {
     expect(await wal.partitions()).toEqual([1]);
   });
 
+  it('keeps an unsynced batch that completed when only the process dies (crash(\'in-flight\'))', async () => {
+    const wal = await opened();
+    await wal.append({ writes: [{ partition: 1, entries: range(1, 2), hardState: hs(1) }], sync: true });
+    await wal.append({ writes: [{ partition: 1, entries: [], hardState: hs(1, '', 2) }], sync: false });
+    wal.crash('in-flight');
+    await wal.open();
+    expect(await indexes(wal, 1)).toEqual([1, 2]);
+    expect(await wal.readHardState(1)).toEqual(hs(1, '', 2));
+    // A power loss right after (nothing synced since the reopen) loses nothing more: it was made durable.
+    wal.crash();
+    await wal.open();
+    expect(await wal.readHardState(1)).toEqual(hs(1, '', 2));
+  });
+
   it('makes earlier unsynced batches durable with the next synced one, in order', async () => {
     const wal = await opened();
     await wal.append({ writes: [{ partition: 1, entries: range(1, 5) }], sync: false });

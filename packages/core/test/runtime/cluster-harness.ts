@@ -76,11 +76,14 @@ export class TestCluster {
     await p;
   }
 
-  /** Kills a node's process: timers, transport and unsynced WAL writes are gone. */
-  crash(id: string): void {
+  /**
+   * Crashes a node: timers, transport and the WAL appends in flight are gone, and by default (a power
+   * loss) the WAL writes not fsynced too; `'in-flight'` models only the process dying.
+   */
+  crash(id: string, lose: 'unsynced' | 'in-flight' = 'unsynced'): void {
     const n = this.node(id);
     n.clock.stop();
-    n.wal.crash();
+    n.wal.crash(lose);
     void n.transport.stop();
   }
 

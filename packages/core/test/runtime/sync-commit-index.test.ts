@@ -47,6 +47,16 @@ describe('RaftManagerOptions.syncCommitIndex', () => {
     }
   });
 
+  test('off, a killed process (the OS keeps what the WAL was handed) still replays exactly what was delivered', async () => {
+    const { cluster, leader } = await replicated(false);
+    const delivered = [...(leader.delivered.get(1) ?? [])];
+    expect(delivered).toEqual(VALUES);
+    // Right after the last delivery: its commit index went to the WAL unsynced, and must have landed.
+    cluster.crash(leader.id, 'in-flight');
+    const restarted = await cluster.restart(leader.id, 11);
+    expect(restarted.restored.get(1) ?? []).toEqual(delivered);
+  });
+
   test('off, a power loss may cut the replay short of what was delivered; the rest is delivered again once the node rejoins', async () => {
     const { cluster, leader } = await replicated(false);
     const delivered = [...(leader.delivered.get(1) ?? [])];

@@ -159,6 +159,12 @@ interface NodeSlot {
   clock: NodeClock | null;
   joined: boolean;
   incarnation: number;
+  /**
+   * What the last crash dropped from the WAL: `'unsynced'` (a power loss) or `'in-flight'` (only the
+   * process died). The restart's replay must then hand back everything delivered before, unless
+   * syncCommitIndex is off and the crash dropped unsynced writes.
+   */
+  lastCrash: 'unsynced' | 'in-flight';
   /** Per partition: the commit index up to which this incarnation's log was checked. */
   readonly checked: number[];
   /** Per partition: role and term last seen, for trace lines. */
@@ -211,6 +217,8 @@ export class SimulatedCluster {
   snapshotsInstalled = 0;
 
   private readonly slots: NodeSlot[];
+  /** Draws whether a crash is a power loss or a process death, when the caller does not say. */
+  private readonly crashKinds: Prng;
 
   /** WAL appends and, of those, fsyncs (`sync: true`) over every node's disk so far. */
   walStats(): { appends: number; syncs: number } {
@@ -263,6 +271,7 @@ export class SimulatedCluster {
       ...(options.tamper === undefined ? {} : { tamper: options.tamper }),
     });
     const disk = Prng.stream(options.seed, 'disk');
+    this.crashKinds = Prng.stream(options.seed, 'crash kind');
     this.slots = ids.map((id) => {
       const latency = disk.uniform(latMin, latMax);
       const slot: NodeSlot = {
@@ -272,6 +281,7 @@ export class SimulatedCluster {
         clock: null,
         joined: false,
         incarnation: 0,
+        lastCrash: 'in-flight',
         checked: this.partitionIds.map(() => 0),
         seenRole: this.partitionIds.map(() => ''),
         seenTerm: this.partitionIds.map(() => 0),
@@ -357,22 +367,25 @@ export class SimulatedCluster {
   // ---- faults ----
 
   /**
-   * Kills `node`'s process: its timers are cancelled, its transport dies, its WAL loses unsynced and
-   * in-flight writes, and the RaftManager object is abandoned (pending calls on it never settle).
+   * Kills `node`'s process: its timers are cancelled, its transport dies, its WAL loses the writes in
+   * flight, and the RaftManager object is abandoned (pending calls on it never settle). `lose`:
+   * `'unsynced'` (a power loss: the WAL also loses every write not fsynced) or `'in-flight'` (only the
+   * process died); drawn from the seed, half and half, when not given.
    */
-  crash(node: NodeId): void {
+  crash(node: NodeId, lose?: 'unsynced' | 'in-flight'): void {
     const slot = this.slot(node);
     if (slot.manager === null) throw new Error(`SimulatedCluster.crash: ${node} is already down; restart it first`);
     slot.clock?.stop();
     this.network.kill(node);
-    slot.wal.crash();
+    slot.lastCrash = lose ?? (this.crashKinds.next() < 0.5 ? 'unsynced' : 'in-flight');
+    slot.wal.crash(slot.lastCrash);
     slot.manager = null;
     slot.clock = null;
     slot.joined = false;
     for (const view of slot.views) view.manager = null;
     this.completeness.forgetNode(node);
     this.crashes++;
-    this.note(`crash ${node}`);
+    this.note(`crash ${node} (${slot.lastCrash === 'unsynced' ? 'power loss' : 'process'})`);
   }
 
   /** Starts a new process for `node` on its surviving WAL: new clock facade, new transport, `joinCluster()`. */
@@ -619,7 +632,11 @@ export class SimulatedCluster {
     slot.seenRole.fill('');
     slot.seenTerm.fill(0);
     for (const view of slot.views) view.manager = manager;
-    this.deliveries.startIncarnation(slot.id);
+    // DESIGN §2.3: the replay hands back exactly what was delivered before the restart (from the last
+    // checkpoint on). With syncCommitIndex off, a power loss may cost it the deliveries past the last
+    // fsynced commit index; a process crash may not.
+    const lossy = this.raft.syncCommitIndex === false && slot.lastCrash === 'unsynced';
+    this.deliveries.startIncarnation(slot.id, lossy);
     this.starts++;
     const onLive = typeof app === 'function' ? app : app?.onReplicationReceived;
     const onReplay = typeof app === 'function' ? app : (app?.onLogRestored ?? app?.onReplicationReceived);
@@ -634,6 +651,11 @@ export class SimulatedCluster {
       if (!current()) return true;
       this.delivered(slot.id, partition, log, 'restore');
       return onReplay === undefined ? true : onReplay(partition, log);
+    });
+    manager.onRestoreFinished((partition) => {
+      if (!current()) return;
+      const v = this.deliveries.restoreFinished(this.clock.elapsed, slot.id, partition);
+      if (v !== undefined) this.record(v);
     });
     manager.onReplicationError((partition, log, error) => {
       if (current() && this.options.stateMachine !== undefined) {

@@ -151,6 +151,27 @@ describe('StateMachineSafetyChecker', () => {
     expect(old.statePosition('n1', 1, 1)).toBe(2);
   });
 
+  test('catches a replay that ends short of what the node delivered, unless the restart was lossy', () => {
+    const c = new StateMachineSafetyChecker();
+    for (const id of [1, 2, 3]) c.deliver(id, 'n1', 1, delivery(id, 1), 'replication', id);
+    c.startIncarnation('n1');
+    c.deliver(10, 'n1', 1, delivery(1, 1), 'restore');
+    c.deliver(11, 'n1', 1, delivery(2, 1), 'restore');
+    expect(c.restoreFinished(12, 'n1', 1)?.details).toBe('the replay after the restart ended at canonical position 2, but the node had delivered 3 before it');
+    // A lossy restart (syncCommitIndex off, a power loss) owes nothing delivered before it...
+    c.startIncarnation('n1', true);
+    c.deliver(20, 'n1', 1, delivery(1, 1), 'restore');
+    expect(c.restoreFinished(21, 'n1', 1)).toBeUndefined();
+    c.deliver(22, 'n1', 1, delivery(2, 1), 'replication', 2);
+    // ...but what it delivers from then on is owed again by the next replay.
+    c.startIncarnation('n1');
+    c.deliver(30, 'n1', 1, delivery(1, 1), 'restore');
+    expect(c.restoreFinished(31, 'n1', 1)?.details).toContain('ended at canonical position 1, but the node had delivered 2');
+    c.startIncarnation('n1');
+    for (const id of [1, 2]) c.deliver(40, 'n1', 1, delivery(id, 1), 'restore');
+    expect(c.restoreFinished(41, 'n1', 1)).toBeUndefined();
+  });
+
   test('catches a node delivering a different entry at the same position', () => {
     const c = new StateMachineSafetyChecker();
     c.deliver(1, 'n1', 1, delivery(1, 1), 'replication');

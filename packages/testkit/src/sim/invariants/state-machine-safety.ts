@@ -32,6 +32,11 @@ interface Cursor {
   next: number;
   /** Canonical positions delivered by any incarnation of the node: [0, delivered). */
   delivered: number;
+  /**
+   * How far a replay after a restart must reach: what the node delivered since its last restart that was
+   * allowed to lose deliveries (see {@link startIncarnation}).
+   */
+  kept: number;
 }
 
 /**
@@ -48,9 +53,17 @@ export class StateMachineSafetyChecker {
   private readonly positions = new Map<number, Map<number, number>>();
   private readonly cursors = new Map<string, Cursor>();
 
-  /** A node (re)started: its next delivery of each partition may begin anywhere it had reached before. */
-  startIncarnation(node: NodeId): void {
-    for (const [key, cursor] of this.cursors) if (key.startsWith(`${node}\u0000`)) cursor.next = -1;
+  /**
+   * A node (re)started: its next delivery of each partition may begin anywhere it had reached before.
+   * `lossy`: the crash may have cost it deliveries its replay will not hand back (syncCommitIndex off and
+   * a power loss), so nothing delivered before is owed by the replays from now on.
+   */
+  startIncarnation(node: NodeId, lossy = false): void {
+    for (const [key, cursor] of this.cursors) {
+      if (!key.startsWith(`${node}\u0000`)) continue;
+      cursor.next = -1;
+      if (lossy) cursor.kept = 0;
+    }
   }
 
   /**
@@ -88,7 +101,20 @@ export class StateMachineSafetyChecker {
     }
     cursor.next = position + 1;
     if (cursor.delivered < cursor.next) cursor.delivered = cursor.next;
+    if (cursor.kept < cursor.next) cursor.kept = cursor.next;
     return undefined;
+  }
+
+  /**
+   * `node`'s replay of `partition` ended: it must have reached what the node delivered before the
+   * restart (DESIGN §2.3), back to its last lossy restart. A replay that handed back nothing is not
+   * judged: the node may have delivered nothing since its last checkpoint.
+   */
+  restoreFinished(time: number, node: NodeId, partition: number): Violation | undefined {
+    const cursor = this.cursors.get(`${node}\u0000${partition}`);
+    if (cursor === undefined || cursor.next < 0 || cursor.next >= cursor.kept) return undefined;
+    return this.violation(time, node, partition,
+      `the replay after the restart ended at canonical position ${cursor.next}, but the node had delivered ${cursor.kept} before it`);
   }
 
   /**
@@ -108,6 +134,7 @@ export class StateMachineSafetyChecker {
     }
     cursor.next = position;
     if (cursor.delivered < position) cursor.delivered = position;
+    if (cursor.kept < position) cursor.kept = position;
     return undefined;
   }
 
@@ -162,7 +189,7 @@ export class StateMachineSafetyChecker {
     const key = `${node}\u0000${partition}`;
     let cursor = this.cursors.get(key);
     if (cursor === undefined) {
-      cursor = { next: -1, delivered: 0 };
+      cursor = { next: -1, delivered: 0, kept: 0 };
       this.cursors.set(key, cursor);
     }
     return cursor;
