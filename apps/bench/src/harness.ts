@@ -17,6 +17,8 @@ export interface BenchResult {
   p50Ms: number;
   p99Ms: number;
   fsyncsPerEntry?: number;
+  /** Node.js flags the measured processes ran with, when not the defaults. */
+  nodeFlags?: readonly string[];
 }
 
 /** A named, runnable benchmark scenario. */

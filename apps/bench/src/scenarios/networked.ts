@@ -21,9 +21,19 @@ interface Proc {
 }
 
 
+/**
+ * Node.js flags of the gRPC nodes: a 2 MiB young-generation semi-space instead of V8's 16 MiB. A node
+ * retains the entries it replicates, so most of the young generation survives a scavenge; smaller
+ * semi-spaces give shorter, more frequent pauses (about 1 ms instead of 10–12 ms on the 2-core machine),
+ * which each stall a whole commit round less. Measured: +13–25% throughput and a lower p99 for gRPC at
+ * 64 and 256 in flight; REST (whose JSON decoding makes more short-lived garbage) lost up to 10% at 256,
+ * so it runs with V8's defaults. A deployment sets the same with NODE_OPTIONS=--max-semi-space-size=2.
+ */
+const GRPC_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 /** Starts one node; `spawned` gets the child at once, so a failed start elsewhere can still kill it. */
-function startNode(args: readonly string[], id: string, httpPort: number, spawned: ChildProcess[]): Promise<Proc> {
-  const child = spawn(process.execPath, [NODE_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startNode(args: readonly string[], flags: readonly string[], id: string, httpPort: number, spawned: ChildProcess[]): Promise<Proc> {
+  const child = spawn(process.execPath, [...flags, NODE_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -67,6 +77,7 @@ async function gatherLeadership(procs: readonly Proc[], target: Proc, partitions
  */
 function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number, wal: 'rocksdb' | 'lazycommit' | 'memory' = 'rocksdb'): Scenario {
   const name = `${transport}-3proc-${wal === 'rocksdb' ? '' : `${wal === 'memory' ? 'memwal' : wal}-`}p${partitions}-i${inflight}`;
+  const flags = transport === 'grpc' ? GRPC_NODE_FLAGS : [];
   return {
     name,
     async run({ seconds }): Promise<BenchResult> {
@@ -99,6 +110,7 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
             ['--id', n.id, '--peers', peers, '--transport', transport, '--wal', wal === 'memory' ? 'memory' : 'rocksdb',
               '--data', join(root, n.id.replace(':', '_')), '--partitions', String(partitions), '--http-port', String(n.httpPort),
               ...(wal === 'lazycommit' ? ['--no-sync-commit'] : [])],
+            flags,
             n.id,
             n.httpPort,
             spawned,
@@ -111,7 +123,8 @@ function networked(transport: 'grpc' | 'rest', partitions: number, inflight: num
       await gatherLeadership(procs, driver, partitions);
       const r = await call(driver.httpPort, '/bench', { partitions, inflight, seconds, payloadBytes: PAYLOAD });
       if (r.status !== 200) throw new Error(`${name}: /bench answered ${r.status}: ${JSON.stringify(r.body)}`);
-      return clusterResult(name, { nodes: 3, wal: wal === 'lazycommit' ? 'rocksdb-lazycommit' : wal, transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
+      const result = clusterResult(name, { nodes: 3, wal: wal === 'lazycommit' ? 'rocksdb-lazycommit' : wal, transport, partitions, inflight, payloadBytes: PAYLOAD }, r.body as unknown as LoadResult);
+      return flags.length === 0 ? result : { ...result, nodeFlags: flags };
     } finally {
       for (const child of spawned) child.kill('SIGKILL');
       await Promise.all(spawned.map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((done) => child.once('exit', done)))));
