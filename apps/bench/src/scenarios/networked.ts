@@ -24,7 +24,7 @@ interface Proc {
 /**
  * Node.js flags of the gRPC nodes: a 2 MiB young-generation semi-space instead of V8's 16 MiB. A node
  * retains the entries it replicates, so most of the young generation survives a scavenge; smaller
- * semi-spaces give shorter, more frequent pauses (about 1 ms instead of 10–12 ms on the 2-core machine),
+ * semi-spaces give shorter, more frequent pauses (2–4 ms on average instead of 10–12 ms on the 2-core machine),
  * which each stall a whole commit round less. Measured: +13–25% throughput and a lower p99 for gRPC at
  * 64 and 256 in flight; REST (whose JSON decoding makes more short-lived garbage) lost up to 10% at 256,
  * so it runs with V8's defaults. A deployment sets the same with NODE_OPTIONS=--max-semi-space-size=2.
