@@ -237,8 +237,7 @@ class Reader {
    * leaves two objects fewer per retained entry for the young-generation GC to copy. Entries and their
    * times are immutable, so sharing them is safe.
    */
-  private typeStart = -1;
-  private typeBytes = 0;
+  private typeRaw: Uint8Array | undefined;
   private typeValue = '';
   lastTime: HLCTimestamp | undefined;
 
@@ -307,26 +306,10 @@ class Reader {
     return utf8.decode(buf.subarray(start, start + bytes));
   }
 
-  /** {@link string}, but the previous result again when the bytes are those of the last call. */
+  /** {@link string}, but the previous result again when the bytes spell those of the last call (in this frame). */
   type(bytes: number): string {
-    const buf = this.buf;
-    const start = this.pos;
-    const last = this.typeStart;
-    if (last >= 0 && bytes === this.typeBytes) {
-      let same = true;
-      for (let i = 0; i < bytes; i++) {
-        if (buf[start + i] !== buf[last + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        this.pos += bytes;
-        return this.typeValue;
-      }
-    }
-    this.typeStart = start;
-    this.typeBytes = bytes;
+    if (this.typeRaw !== undefined && this.equals(bytes, this.typeRaw)) return this.typeValue;
+    this.typeRaw = this.buf.subarray(this.pos, this.pos + bytes);
     this.typeValue = this.string(bytes);
     return this.typeValue;
   }

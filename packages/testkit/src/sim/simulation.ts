@@ -141,6 +141,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       cluster?.note(`VIOLATION runtime-error ${details.split('\n')[0] ?? ''}`);
     }
   }
+  const wal = cluster?.walStats() ?? { appends: 0, syncs: 0 };
   const emptyLoad: ClientLoadStats = { operations: 0, proposed: 0, acknowledged: 0, rolledBack: 0, checkpoints: 0, transfers: 0, noLeader: 0, statuses: {} };
   return {
     seed: options.seed,
@@ -156,8 +157,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     crashes: cluster?.crashes ?? 0,
     snapshots: cluster?.snapshotsInstalled ?? 0,
     starts: cluster?.starts ?? 0,
-    walAppends: cluster?.walStats().appends ?? 0,
-    walSyncs: cluster?.walStats().syncs ?? 0,
+    walAppends: wal.appends,
+    walSyncs: wal.syncs,
     load: load === undefined ? emptyLoad : { ...load.stats, statuses: { ...load.stats.statuses } },
     acknowledged: cluster?.acknowledgements.acknowledgedCount ?? 0,
     delivered: cluster === undefined ? [] : cluster.userPartitions.map((p) => (cluster as SimulatedCluster).deliveredCount(p)),

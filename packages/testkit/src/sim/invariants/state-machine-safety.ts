@@ -151,8 +151,12 @@ export class StateMachineSafetyChecker {
     if (cursor.next >= 0) return cursor.next;
     const releases = this.releases.get(partition) ?? [];
     let position = 0;
-    while (position < cursor.delivered && position < releases.length && releases[position]! > 0 && releases[position]! <= applied) position++;
-    return position < cursor.delivered && (position >= releases.length || releases[position] === 0) ? cursor.delivered : position;
+    for (; position < cursor.delivered; position++) {
+      const at = releases[position] ?? 0;
+      if (at === 0) return cursor.delivered;
+      if (at > applied) break;
+    }
+    return position;
   }
 
   /** The canonical delivery sequence of `partition`. */
