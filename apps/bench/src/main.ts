@@ -81,8 +81,8 @@ function compareWithEtcd(results: readonly BenchResult[]): object[] {
     if (etcd === undefined || etcd.entriesPerSec === 0) continue;
     out.push({
       comparison: `${r.scenario} vs ${etcd.scenario}`,
-      // A memory-WAL run is a ceiling for reference, not a durable result.
-      durable: r.wal !== 'memory',
+      // A memory-WAL or fsync-floor run is a reference line, not a durable result.
+      durable: r.wal !== 'memory' && !r.wal.startsWith('fsyncfloor'),
       throughputRatio: Math.round((r.entriesPerSec / etcd.entriesPerSec) * 100) / 100,
       p99Ms: r.p99Ms,
       etcdP99Ms: etcd.p99Ms,

@@ -15,6 +15,7 @@ import { RestTransport } from '@kommander/transport-rest';
 import { RocksDbWal } from '@kommander/wal-rocksdb';
 import { SqliteWal } from '@kommander/wal-sqlite';
 import { runLoad } from '@kommander/bench/harness';
+import { FsyncFloorWal } from './fsync-floor-wal.js';
 import { parseOptions, type NodeOptions } from './options.js';
 import { encodePut, KvState } from './state.js';
 
@@ -26,6 +27,8 @@ function createWal(options: NodeOptions): Wal {
       return new SqliteWal({ path: join(options.data, 'wal.sqlite'), sync: options.sync });
     case 'rocksdb':
       return new RocksDbWal({ path: join(options.data, 'wal.rocksdb'), sync: options.sync });
+    case 'fsync-floor':
+      return new FsyncFloorWal(join(options.data, 'fsync-floor.bin'), options.sync);
   }
 }
 

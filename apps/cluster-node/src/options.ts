@@ -5,7 +5,7 @@ export interface NodeOptions {
   /** Every member's id, this node included. */
   readonly peers: readonly string[];
   readonly transport: 'grpc' | 'rest';
-  readonly wal: 'memory' | 'sqlite' | 'rocksdb';
+  readonly wal: 'memory' | 'sqlite' | 'rocksdb' | 'fsync-floor';
   /** Directory of the durable WAL (required for sqlite and rocksdb). */
   readonly data: string;
   /** User partitions. */
@@ -32,6 +32,8 @@ export interface NodeOptions {
 export const USAGE = `usage: kommander-node --id HOST:PORT --peers HOST:PORT,HOST:PORT,... [options]
   --transport grpc|rest     node-to-node transport (default rest)
   --wal memory|sqlite|rocksdb  write-ahead log (default sqlite)
+  --wal fsync-floor         benchmarks only: in memory, plus one write and fdatasync of a scratch
+                            file per batch (what any durable WAL costs at least); keeps nothing
   --data DIR                WAL directory (required for sqlite and rocksdb)
   --partitions N            user partitions (default 8)
   --http-port N             Fastify host port for the client API and admin routes
@@ -73,7 +75,7 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
   for (const p of peers) splitEndpoint(p, '--peers');
   if (!peers.includes(id)) throw new Error(`--peers must list this node's --id ${id} too (got ${peers.join(',')})`);
   const transport = oneOf(flags.get('transport') ?? 'rest', '--transport', ['grpc', 'rest'] as const);
-  const wal = oneOf(flags.get('wal') ?? 'sqlite', '--wal', ['memory', 'sqlite', 'rocksdb'] as const);
+  const wal = oneOf(flags.get('wal') ?? 'sqlite', '--wal', ['memory', 'sqlite', 'rocksdb', 'fsync-floor'] as const);
   const data = flags.get('data') ?? '';
   if (wal !== 'memory' && data === '') throw new Error(`--data DIR is required with --wal ${wal}`);
   const auth = oneOf(flags.get('auth') ?? 'disabled', '--auth', ['disabled', 'shared-secret', 'mutual-tls'] as const);
