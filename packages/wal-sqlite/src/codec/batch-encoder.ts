@@ -62,24 +62,23 @@ function validateWrite(write: WalPartitionWrite, at: string): number {
   if (start === undefined) return bound;
   for (let k = 0; k < entries.length; k++) {
     const entry = entries[k] as Entry;
-    const here = `${at}.entries[${k}]`;
-    if (typeof entry !== 'object' || entry === null) invalid(here, `must be an entry object (partition ${partition})`);
+    if (typeof entry !== 'object' || entry === null) invalid(entryAt(at, k), `must be an entry object (partition ${partition})`);
     if (entry.index !== start + k || !isCount(entry.index) || entry.index < 1) {
       invalid(
-        `${here}.index`,
+        `${entryAt(at, k)}.index`,
         `is ${String(entry.index)} but ${(start as number) + k} was expected (partition ${partition}); ` +
           'entries must be contiguous and ascending, starting at 1 or above',
       );
     }
-    if (!isCount(entry.term)) invalid(`${here}.term`, `must be an integer ≥ 0, got ${String(entry.term)} (partition ${partition})`);
+    if (!isCount(entry.term)) invalid(`${entryAt(at, k)}.term`, `must be an integer ≥ 0, got ${String(entry.term)} (partition ${partition})`);
     if (!Number.isInteger(entry.kind) || entry.kind < 0 || entry.kind > 0xff) {
-      invalid(`${here}.kind`, `must be an EntryKind (an integer from 0 to 255), got ${String(entry.kind)} (partition ${partition})`);
+      invalid(`${entryAt(at, k)}.kind`, `must be an EntryKind (an integer from 0 to 255), got ${String(entry.kind)} (partition ${partition})`);
     }
-    if (typeof entry.type !== 'string') invalid(`${here}.type`, `must be a string, got ${typeof entry.type} (partition ${partition})`);
-    if (!(entry.data instanceof Uint8Array)) invalid(`${here}.data`, `must be a Uint8Array (partition ${partition})`);
+    if (typeof entry.type !== 'string') invalid(`${entryAt(at, k)}.type`, `must be a string, got ${typeof entry.type} (partition ${partition})`);
+    if (!(entry.data instanceof Uint8Array)) invalid(`${entryAt(at, k)}.data`, `must be a Uint8Array (partition ${partition})`);
     const time = entry.time;
     if (typeof time !== 'object' || time === null || !isCount(time.physical) || !Number.isInteger(time.counter) || time.counter < 0 || time.counter > 0xffff_ffff) {
-      invalid(`${here}.time`, `must be an HLC timestamp { physical, counter } of integers ≥ 0 (counter < 2^32) (partition ${partition}, index ${entry.index})`);
+      invalid(`${entryAt(at, k)}.time`, `must be an HLC timestamp { physical, counter } of integers ≥ 0 (counter < 2^32) (partition ${partition}, index ${entry.index})`);
     }
     bound += RECORD_HEADER_BYTES + entry.type.length * 3 + entry.data.length;
   }
@@ -92,6 +91,11 @@ function validateHardState(hardState: HardState, where: string): number {
   if (!isCount(hardState.commit)) invalid(`${where}.commit`, `must be an integer ≥ 0, got ${String(hardState.commit)}`);
   if (typeof hardState.vote !== 'string') invalid(`${where}.vote`, `must be a node id string ('' for nobody), got ${typeof hardState.vote}`);
   return 16 + 4 + hardState.vote.length * 3;
+}
+
+/** The argument name of entry `k` of a write, built only for an error message (never on the valid path). */
+function entryAt(at: string, k: number): string {
+  return `${at}.entries[${k}]`;
 }
 
 function isCount(value: unknown): value is number {
