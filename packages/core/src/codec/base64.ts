@@ -9,14 +9,17 @@ const ENCODE = new Uint8Array(64).map((_, i) => ALPHABET.charCodeAt(i));
 const DECODE = new Uint8Array(128).fill(255);
 for (let i = 0; i < 64; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 const PAD = 61; // '='
-/** Below this many bytes string concatenation beats a TextDecoder call. */
-const SMALL = 48;
+/** Up to this many input bytes, joining two-character strings beats filling bytes and a TextDecoder call. */
+const SMALL = 36;
+/** The two base64 characters of every 12-bit value. */
+const PAIRS: readonly string[] = Array.from({ length: 4096 }, (_, v) => ALPHABET[v >>> 6]! + ALPHABET[v & 63]!);
 const ascii = new TextDecoder();
 
 /** The padded base64 text of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
   const n = bytes.length;
   if (n === 0) return '';
+  if (n <= SMALL) return encodeSmall(bytes);
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   let o = 0;
   let i = 0;
@@ -34,12 +37,23 @@ export function encodeBase64(bytes: Uint8Array): string {
     out[o++] = i + 1 < n ? ENCODE[(v >>> 6) & 63]! : PAD;
     out[o++] = PAD;
   }
-  if (out.length <= SMALL) {
-    let text = '';
-    for (let k = 0; k < out.length; k++) text += String.fromCharCode(out[k]!);
-    return text;
-  }
   return ascii.decode(out);
+}
+
+/** {@link encodeBase64} of a short payload (an entry of a few dozen bytes): two characters per 12 bits. */
+function encodeSmall(bytes: Uint8Array): string {
+  const n = bytes.length;
+  let text = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    text += PAIRS[v >>> 12]! + PAIRS[v & 4095]!;
+  }
+  if (i < n) {
+    const v = (bytes[i]! << 16) | (i + 1 < n ? bytes[i + 1]! << 8 : 0);
+    text += PAIRS[v >>> 12]! + (i + 1 < n ? `${ALPHABET[(v >>> 6) & 63]!}=` : '==');
+  }
+  return text;
 }
 
 /**

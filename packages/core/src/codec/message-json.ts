@@ -46,22 +46,49 @@ export type MessageJsonResult<T> = { readonly ok: true; readonly value: T } | { 
 
 /** The JSON text of one message (an element of a batch's `messages`). */
 export function encodeMessageJson(m: Message): string {
-  let entries = '';
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i]!;
-    if (i > 0) entries += ',';
-    entries +=
-      `{"index":${e.index},"term":${e.term},"kind":${e.kind},"type":${JSON.stringify(e.type)},` +
-      `"data":"${encodeBase64(e.data)}","time":{"physical":${e.time.physical},"counter":${e.time.counter}}}`;
-  }
   return (
     `{"type":${m.type},"partition":${m.partition},"from":${JSON.stringify(m.from)},"to":${JSON.stringify(m.to)},` +
-    `"term":${m.term},"logTerm":${m.logTerm},"index":${m.index},"entries":[${entries}],"commit":${m.commit},` +
+    `"term":${m.term},"logTerm":${m.logTerm},"index":${m.index},"entries":[${entriesJson(m.entries)}],"commit":${m.commit},` +
     `"reject":${m.reject ? 'true' : 'false'},"rejectHint":${m.rejectHint},"context":${m.context}}`
   );
 }
 
 /** Joins messages already encoded with {@link encodeMessageJson} into the JSON text of a batch from `from`. */
+/**
+ * The entries most recently encoded (the references, copied) and their JSON. A leader sends the same
+ * entries to every follower in one turn, so the second encoding is a lookup: the lists must hold the
+ * very same entry objects, which are immutable.
+ */
+let lastEntries: readonly Entry[] = [];
+let lastEntriesJson = '';
+
+function entriesJson(entries: readonly Entry[]): string {
+  const n = entries.length;
+  if (n === 0) return '';
+  if (n === lastEntries.length) {
+    let k = 0;
+    while (k < n && entries[k] === lastEntries[k]) k++;
+    if (k === n) return lastEntriesJson;
+  }
+  let json = '';
+  let type = '';
+  let typeJson = '""';
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    if (e.type !== type) {
+      type = e.type;
+      typeJson = JSON.stringify(type);
+    }
+    if (i > 0) json += ',';
+    json +=
+      `{"index":${e.index},"term":${e.term},"kind":${e.kind},"type":${typeJson},` +
+      `"data":"${encodeBase64(e.data)}","time":{"physical":${e.time.physical},"counter":${e.time.counter}}}`;
+  }
+  lastEntries = entries.slice();
+  lastEntriesJson = json;
+  return json;
+}
+
 export function joinMessageBatchJson(from: NodeId, encodedMessages: readonly string[]): string {
   return `{"from":${JSON.stringify(from)},"messages":[${encodedMessages.join(',')}]}`;
 }

@@ -1,4 +1,4 @@
-import { decodeMessageBatch, encodeMessageBatch, MESSAGE_BATCH_JSON_SCHEMA, parseMessageBatch, type MessageBatch } from '../../src/codec/message-json.js';
+import { decodeMessageBatch, encodeMessageBatch, encodeMessageJson, MESSAGE_BATCH_JSON_SCHEMA, parseMessageBatch, type MessageBatch } from '../../src/codec/message-json.js';
 import { EntryKind, type Entry } from '../../src/raft/entry.js';
 import { MessageType, type Message } from '../../src/raft/message.js';
 
@@ -38,6 +38,21 @@ function refusal(mutate: (batch: any) => unknown): { path: string; expected: str
 }
 
 describe('message JSON codec', () => {
+  test('the same entries sent to two followers encode once, and a list that differs in one entry encodes afresh', () => {
+    const first = entry({ index: 42 });
+    const entries = [first, entry({ index: 43, type: 'Del', data: new Uint8Array([9]) })];
+    const toB = encodeMessageJson(message({ entries }));
+    const toC = encodeMessageJson(message({ to: 'c', entries: [...entries] }));
+    expect(toC).toBe(toB.replace('"to":"b"', '"to":"c"'));
+    // The same array, one entry replaced in place: the earlier JSON must not be reused.
+    entries[1] = entry({ index: 43, type: 'Put', data: new Uint8Array([7, 7]) });
+    const decoded = parseMessageBatch(`{"from":"a","messages":[${encodeMessageJson(message({ entries }))}]}`);
+    expect(decoded.ok && decoded.value.messages[0]!.entries.map((e) => [e.type, Array.from(e.data)])).toEqual([
+      ['Put', [0, 1, 254, 255]],
+      ['Put', [7, 7]],
+    ]);
+  });
+
   test('round-trips every message type and entry kind, extreme numbers and every byte', () => {
     const all = new Uint8Array(256).map((_, i) => i);
     const messages = Object.values(MessageType).map((type, i) =>
