@@ -164,7 +164,7 @@ function decodeMessage(value: unknown, path: string): Message {
   const list = o.entries;
   if (!Array.isArray(list)) refuse(`${path}.entries`, 'an array of entries', list);
   const entries: Entry[] = new Array<Entry>(list.length);
-  for (let i = 0; i < list.length; i++) entries[i] = decodeEntry(list[i], `${path}.entries[${i}]`, i > 0 ? entries[i - 1]!.time : undefined);
+  for (let i = 0; i < list.length; i++) entries[i] = decodeEntry(list[i], path, i, i > 0 ? entries[i - 1]!.time : undefined);
   if (typeof o.reject !== 'boolean') refuse(`${path}.reject`, 'true or false', o.reject);
   return {
     type: type as MessageType,
@@ -187,22 +187,32 @@ function decodeMessage(value: unknown, path: string): Message {
  * HLC timestamp, and an entry equal in time gets the same (immutable) object: one object fewer per
  * retained entry for the young-generation GC to copy.
  */
-function decodeEntry(value: unknown, path: string, previous: HLCTimestamp | undefined): Entry {
-  const o = object(value, path);
-  fields(o, ENTRY_FIELDS, path);
-  const kind = integer(o.kind, `${path}.kind`);
-  if (!ENTRY_KINDS.has(kind)) refuse(`${path}.kind`, `an entry kind (${ENTRY_KIND_LIST})`, o.kind);
-  if (typeof o.type !== 'string') refuse(`${path}.type`, 'a string (the application log type)', o.type);
-  if (typeof o.data !== 'string') refuse(`${path}.data`, 'a base64 string', o.data);
+function decodeEntry(value: unknown, message: string, i: number, previous: HLCTimestamp | undefined): Entry {
+  // Every check runs without building a path; the path is built only to name a refused value.
+  if (!isObject(value)) refuse(entryPath(message, i, ''), 'an object', value);
+  const o = value;
+  if (!hasExactly(o, ENTRY_FIELDS)) fields(o, ENTRY_FIELDS, entryPath(message, i, ''));
+  const kind = o.kind;
+  if (!isInteger(kind)) refuse(entryPath(message, i, '.kind'), INTEGER, kind);
+  if (!ENTRY_KINDS.has(kind)) refuse(entryPath(message, i, '.kind'), `an entry kind (${ENTRY_KIND_LIST})`, kind);
+  if (typeof o.type !== 'string') refuse(entryPath(message, i, '.type'), 'a string (the application log type)', o.type);
+  if (typeof o.data !== 'string') refuse(entryPath(message, i, '.data'), 'a base64 string', o.data);
   const data = decodeBase64(o.data);
-  if (data === null) refuse(`${path}.data`, 'padded standard base64 (A–Z a–z 0–9 + /, length a multiple of 4)', o.data);
-  const t = object(o.time, `${path}.time`);
-  fields(t, TIME_FIELDS, `${path}.time`);
-  const physical = integer(t.physical, `${path}.time.physical`);
-  const counter = integer(t.counter, `${path}.time.counter`);
+  if (data === null) refuse(entryPath(message, i, '.data'), 'padded standard base64 (A–Z a–z 0–9 + /, length a multiple of 4)', o.data);
+  const t = o.time;
+  if (!isObject(t)) refuse(entryPath(message, i, '.time'), 'an object', t);
+  if (!hasExactly(t, TIME_FIELDS)) fields(t, TIME_FIELDS, entryPath(message, i, '.time'));
+  const physical = t.physical;
+  if (!isInteger(physical)) refuse(entryPath(message, i, '.time.physical'), INTEGER, physical);
+  const counter = t.counter;
+  if (!isInteger(counter)) refuse(entryPath(message, i, '.time.counter'), INTEGER, counter);
+  const index = o.index;
+  if (!isInteger(index)) refuse(entryPath(message, i, '.index'), INTEGER, index);
+  const term = o.term;
+  if (!isInteger(term)) refuse(entryPath(message, i, '.term'), INTEGER, term);
   return {
-    index: integer(o.index, `${path}.index`),
-    term: integer(o.term, `${path}.term`),
+    index,
+    term,
     kind: kind as EntryKind,
     type: o.type,
     data,
@@ -210,8 +220,32 @@ function decodeEntry(value: unknown, path: string, previous: HLCTimestamp | unde
   };
 }
 
+/** The JSON path of entry `i` of the message at `message`, then `field` (`''` for the entry itself). */
+function entryPath(message: string, i: number, field: string): string {
+  return `${message}.entries[${i}]${field}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isInteger(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= MAX_INTEGER && value % 1 === 0;
+}
+
+/** Whether `o` has exactly the `known` fields as its own; {@link fields} names the problem when not. */
+function hasExactly(o: Record<string, unknown>, known: ReadonlySet<string>): boolean {
+  let count = 0;
+  for (const key in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
+    if (!known.has(key)) return false;
+    count++;
+  }
+  return count === known.size;
+}
+
 function object(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse(path, 'an object', value);
+  if (!isObject(value)) refuse(path, 'an object', value);
   return value as Record<string, unknown>;
 }
 
@@ -237,7 +271,7 @@ function fields(o: Record<string, unknown>, known: ReadonlySet<string>, path: st
 }
 
 function integer(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_INTEGER) || value % 1 !== 0) refuse(path, INTEGER, value);
+  if (!isInteger(value)) refuse(path, INTEGER, value);
   return value;
 }
 
