@@ -97,7 +97,8 @@ interface QueuedProposal {
   readonly marker: boolean;
   readonly ticket: HLCTimestamp | null;
   readonly deadline: number;
-  readonly resolve: (result: Result) => void;
+  /** The promise's resolve, or with a signal one that also removes the abort listener. */
+  resolve: (result: Result) => void;
   cancelled: boolean;
 }
 
@@ -265,31 +266,14 @@ export class Partition {
       return Promise.resolve(failed(RaftOperationStatus.ProposalQueueFull));
     }
     return new Promise<Result>((resolve) => {
-      let settle = resolve;
-      const proposal: QueuedProposal = {
-        entries, queued: true, marker, ticket, deadline: this.host.now() + timeoutMs, resolve: (r) => settle(r), cancelled: false,
-      };
-      if (signal !== undefined) {
-        if (signal.aborted) {
-          resolve(failed(RaftOperationStatus.OperationCancelled));
-          return;
-        }
-        const onAbort = (): void => {
-          proposal.cancelled = true;
-          if (proposal.queued) {
-            proposal.queued = false;
-            this.queuedEntries -= entries.length;
-          }
-          settle(failed(RaftOperationStatus.OperationCancelled));
-        };
-        // The listener goes once the proposal settles, so a long-lived signal does not collect them.
-        settle = (r) => {
-          signal.removeEventListener('abort', onAbort);
-          settle = noopResolve;
-          resolve(r);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) {
+        resolve(failed(RaftOperationStatus.OperationCancelled));
+        return;
       }
+      const proposal: QueuedProposal = {
+        entries, queued: true, marker, ticket, deadline: this.host.now() + timeoutMs, resolve, cancelled: false,
+      };
+      if (signal !== undefined) this.cancelOnAbort(proposal, signal, resolve);
       this.proposals.push(proposal);
       this.queuedEntries += entries.length;
       if (!this.proposalFlushQueued) {
@@ -406,6 +390,30 @@ export class Partition {
     }
     this.expireWaits();
     if (raft.isLeader()) this.rollbackExpiredTickets();
+  }
+
+  /**
+   * An abort before `proposal` settles cancels it (and takes it out of the queue count). Settling removes
+   * the listener, so a long-lived signal does not collect them; only the first outcome counts.
+   */
+  private cancelOnAbort(proposal: QueuedProposal, signal: AbortSignal, resolve: (result: Result) => void): void {
+    let settled = false;
+    const settle = (result: Result): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(result);
+    };
+    const onAbort = (): void => {
+      proposal.cancelled = true;
+      if (proposal.queued) {
+        proposal.queued = false;
+        this.queuedEntries -= proposal.entries.length;
+      }
+      settle(failed(RaftOperationStatus.OperationCancelled));
+    };
+    proposal.resolve = settle;
+    signal.addEventListener('abort', onAbort, { once: true });
   }
 
   private flushProposals(): void {
@@ -883,7 +891,6 @@ export class Partition {
   }
 }
 
-function noopResolve(): void {}
 
 function isSnapshotMessage(m: Message): boolean {
   return m.type === MessageType.Snapshot;
