@@ -172,6 +172,24 @@ describe('StateMachineSafetyChecker', () => {
     expect(c.restoreFinished(41, 'n1', 1)).toBeUndefined();
   });
 
+  test('a snapshot the process died installing is not owed by the replay; the first delivery after it is', () => {
+    const c = new StateMachineSafetyChecker();
+    for (const id of [1, 2, 3, 4]) c.deliver(id, 'n2', 1, delivery(id, 1), 'replication', id);
+    for (const id of [1, 2]) c.deliver(id, 'n1', 1, delivery(id, 1), 'replication', id);
+    // n1 imports a snapshot holding 4 deliveries and dies before the WAL records it: its old log replays 2.
+    expect(c.jump(5, 'n1', 1, 4)).toBeUndefined();
+    c.startIncarnation('n1');
+    for (const id of [1, 2]) c.deliver(10, 'n1', 1, delivery(id, 1), 'restore');
+    expect(c.restoreFinished(11, 'n1', 1)).toBeUndefined();
+    // Once the snapshot is recorded and a delivery follows it, the next replay owes that delivery.
+    expect(c.jump(12, 'n1', 1, 4)).toBeUndefined();
+    c.deliver(13, 'n2', 1, delivery(5, 1), 'replication', 5);
+    c.deliver(14, 'n1', 1, delivery(5, 1), 'replication', 5);
+    c.startIncarnation('n1');
+    c.deliver(20, 'n1', 1, delivery(1, 1), 'restore');
+    expect(c.restoreFinished(21, 'n1', 1)?.details).toContain('ended at canonical position 1, but the node had delivered 5');
+  });
+
   test('catches a node delivering a different entry at the same position', () => {
     const c = new StateMachineSafetyChecker();
     c.deliver(1, 'n1', 1, delivery(1, 1), 'replication');

@@ -33,8 +33,9 @@ interface Cursor {
   /** Canonical positions delivered by any incarnation of the node: [0, delivered). */
   delivered: number;
   /**
-   * How far a replay after a restart must reach: what the node delivered since its last restart that was
-   * allowed to lose deliveries (see {@link startIncarnation}).
+   * How far a replay after a restart must reach: what the node delivered through its callbacks since its
+   * last restart that was allowed to lose deliveries (see {@link startIncarnation}); an installed snapshot
+   * does not count until a delivery follows it (see {@link jump}).
    */
   kept: number;
 }
@@ -134,7 +135,9 @@ export class StateMachineSafetyChecker {
     }
     cursor.next = position;
     if (cursor.delivered < position) cursor.delivered = position;
-    if (cursor.kept < position) cursor.kept = position;
+    // Not `kept`: the runtime records the snapshot in the WAL only after importState, and a process that
+    // dies in between replays its old log (StateTransfer.importState says so). Deliveries after the
+    // snapshot wait for that record, so the first of them raises `kept` past the snapshot.
     return undefined;
   }
 
