@@ -18,12 +18,14 @@ const FILL_CHUNK = 1024 * 1024;
  * about the batch's size at the end of one scratch file and, when the batch asks for it, fdatasyncs the
  * file before the append resolves. It is the least any durable WAL must do per batch on this machine
  * (one write and one fdatasync through Node's thread pool, into blocks already on disk), without a
- * storage engine's work; a restart recovers nothing. The `fsyncfloor` bench scenarios run it to tell the disk's share of a round from
- * RocksDB's.
+ * storage engine's work; a restart recovers nothing. The `fsyncfloor` bench scenarios run it to tell
+ * the disk's share of a round from RocksDB's.
  */
 export class FsyncFloorWal extends InMemoryWal {
   private file: FileHandle | undefined;
   private position = 0;
+  /** Zeros written at open and reused for every record (what a record holds does not matter). */
+  private zeros = Buffer.alloc(FILL_CHUNK);
   /** Writes to the scratch file, their bytes, and the fdatasyncs among them. */
   readonly probe = { writes: 0, bytes: 0, syncs: 0 };
 
@@ -37,8 +39,7 @@ export class FsyncFloorWal extends InMemoryWal {
   override async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const file = await open(this.path, 'w');
-    const zeros = Buffer.alloc(FILL_CHUNK);
-    for (let at = 0; at < FILE_BYTES; at += FILL_CHUNK) await file.write(zeros, 0, FILL_CHUNK, at);
+    for (let at = 0; at < FILE_BYTES; at += FILL_CHUNK) await file.write(this.zeros, 0, FILL_CHUNK, at);
     await file.sync();
     this.file = file;
     this.position = 0;
@@ -51,13 +52,13 @@ export class FsyncFloorWal extends InMemoryWal {
     let bytes = 0;
     for (const write of batch.writes) bytes += write.entries.length * ENTRY_BYTES + (write.hardState === undefined ? 0 : HARD_STATE_BYTES);
     if (bytes > 0) {
-      const record = Buffer.alloc(bytes);
+      if (bytes > this.zeros.length) this.zeros = Buffer.alloc(bytes);
       if (this.position + bytes > FILE_BYTES) this.position = 0;
       const at = this.position;
       this.position += bytes;
       this.probe.writes += 1;
       this.probe.bytes += bytes;
-      await file.write(record, 0, bytes, at);
+      await file.write(this.zeros, 0, bytes, at);
       if (this.sync && batch.sync) {
         this.probe.syncs += 1;
         await file.datasync();
