@@ -1,7 +1,8 @@
 /**
- * `pnpm bench [-- --filter <substring>[,<substring>…]] [--seconds N] [--repeat N]`: runs the benchmark scenarios one after another,
- * printing one JSON line per result as it finishes and a table at the end.
+ * `pnpm bench [-- --filter <substring>[,<substring>…]] [--seconds N] [--repeat N]`: runs the benchmark scenarios one after another
+ * (in N rounds with --repeat N), printing one JSON line per result and a table at the end.
  */
+import { compareWithEtcd, medianRun } from './compare.js';
 import type { BenchResult, Scenario } from './harness.js';
 import { diskScenarios } from './scenarios/disk.js';
 import { durableScenarios } from './scenarios/durable.js';
@@ -39,26 +40,39 @@ async function main(): Promise<void> {
   if (selected.length === 0) {
     throw new Error(`no scenario matches "${filter}"; scenarios: ${scenarios.map((s) => s.name).join(', ')}`);
   }
-  const results: BenchResult[] = [];
+  // With --repeat N the scenarios run in N rounds, each running every selected scenario once, so that the
+  // etcd figure a ratio divides by was measured minutes, not a whole run, away from its Kommander figure.
+  const rounds: BenchResult[][] = [];
+  const runs = new Map<string, BenchResult[]>(selected.map((s) => [s.name, []]));
   const failed: string[] = [];
-  for (const s of selected) {
-    // With --repeat N the run with the median throughput stands for the scenario; every run's figure is listed.
-    const runs: BenchResult[] = [];
-    try {
-      for (let k = 0; k < repeat; k++) runs.push(await s.run({ seconds }));
-    } catch (error) {
-      // One broken scenario does not cost the others their figures; the run still ends with exit code 1.
-      const message = error instanceof Error ? error.message : String(error);
-      failed.push(s.name);
-      process.stdout.write(`${JSON.stringify({ scenario: s.name, error: message })}\n`);
-      continue;
+  for (let k = 0; k < repeat; k++) {
+    const results: BenchResult[] = [];
+    for (const s of selected) {
+      if (failed.includes(s.name)) continue;
+      try {
+        const r = await s.run({ seconds });
+        results.push(r);
+        runs.get(s.name)!.push(r);
+        if (repeat > 1) process.stdout.write(`${JSON.stringify({ round: k + 1, ...r })}\n`);
+      } catch (error) {
+        // One broken scenario does not cost the others their figures; the run still ends with exit code 1.
+        const message = error instanceof Error ? error.message : String(error);
+        failed.push(s.name);
+        process.stdout.write(`${JSON.stringify({ scenario: s.name, error: message })}\n`);
+      }
     }
-    const median = [...runs].sort((a, b) => a.entriesPerSec - b.entriesPerSec)[Math.floor(repeat / 2)]!;
-    const result = repeat === 1 ? median : { ...median, runsEntriesPerSec: runs.map((r) => r.entriesPerSec) };
+    rounds.push(results);
+  }
+  const results: BenchResult[] = [];
+  for (const s of selected) {
+    const list = runs.get(s.name)!;
+    if (failed.includes(s.name) || list.length === 0) continue;
+    const result = medianRun(list);
     results.push(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
-  for (const line of compareWithEtcd(results)) process.stdout.write(`${JSON.stringify(line)}\n`);
+  const measured = rounds.map((rs) => rs.filter((r) => !failed.includes(r.scenario)));
+  for (const line of compareWithEtcd(measured)) process.stdout.write(`${JSON.stringify(line)}\n`);
   console.table(
     results.map((r) => ({
       scenario: r.scenario,
@@ -70,26 +84,6 @@ async function main(): Promise<void> {
     })),
   );
   if (failed.length > 0) throw new Error(`${failed.length} scenario(s) failed: ${failed.join(', ')} (their error lines are above)`);
-}
-
-/** Issue 4's goal: each networked Kommander result against etcd at the same number of proposals in flight. */
-function compareWithEtcd(results: readonly BenchResult[]): object[] {
-  const out: object[] = [];
-  for (const r of results) {
-    if (!r.scenario.includes('-3proc-')) continue;
-    const etcd = results.find((e) => e.wal === 'etcd' && e.inflight === r.inflight);
-    if (etcd === undefined || etcd.entriesPerSec === 0) continue;
-    out.push({
-      comparison: `${r.scenario} vs ${etcd.scenario}`,
-      // A memory-WAL or fsync-floor run is a reference line, not a durable result.
-      durable: r.wal !== 'memory' && !r.wal.startsWith('fsyncfloor'),
-      throughputRatio: Math.round((r.entriesPerSec / etcd.entriesPerSec) * 100) / 100,
-      p99Ms: r.p99Ms,
-      etcdP99Ms: etcd.p99Ms,
-      lowerP99: r.p99Ms < etcd.p99Ms,
-    });
-  }
-  return out;
 }
 
 main().then(
