@@ -43,7 +43,6 @@ async function main(): Promise<void> {
   // With --repeat N the scenarios run in N rounds, each running every selected scenario once, so that the
   // etcd figure a ratio divides by was measured minutes, not a whole run, away from its Kommander figure.
   const rounds: BenchResult[][] = [];
-  const runs = new Map<string, BenchResult[]>(selected.map((s) => [s.name, []]));
   const failed: string[] = [];
   for (let k = 0; k < repeat; k++) {
     const results: BenchResult[] = [];
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
       try {
         const r = await s.run({ seconds });
         results.push(r);
-        runs.get(s.name)!.push(r);
         if (repeat > 1) process.stdout.write(`${JSON.stringify({ round: k + 1, ...r })}\n`);
       } catch (error) {
         // One broken scenario does not cost the others their figures; the run still ends with exit code 1.
@@ -65,9 +63,8 @@ async function main(): Promise<void> {
   }
   const results: BenchResult[] = [];
   for (const s of selected) {
-    const list = runs.get(s.name)!;
-    if (failed.includes(s.name) || list.length === 0) continue;
-    const result = medianRun(list);
+    if (failed.includes(s.name)) continue;
+    const result = medianRun(rounds.flatMap((rs) => rs.filter((r) => r.scenario === s.name)));
     results.push(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }

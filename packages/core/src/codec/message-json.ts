@@ -53,7 +53,6 @@ export function encodeMessageJson(m: Message): string {
   );
 }
 
-/** Joins messages already encoded with {@link encodeMessageJson} into the JSON text of a batch from `from`. */
 /**
  * The entries most recently encoded (the references, copied) and their JSON. A leader sends the same
  * entries to every follower in one turn, so the second encoding is a lookup: the lists must hold the
@@ -89,6 +88,7 @@ function entriesJson(entries: readonly Entry[]): string {
   return json;
 }
 
+/** Joins messages already encoded with {@link encodeMessageJson} into the JSON text of a batch from `from`. */
 export function joinMessageBatchJson(from: NodeId, encodedMessages: readonly string[]): string {
   return `{"from":${JSON.stringify(from)},"messages":[${encodedMessages.join(',')}]}`;
 }

@@ -891,7 +891,6 @@ export class Partition {
   }
 }
 
-
 function isSnapshotMessage(m: Message): boolean {
   return m.type === MessageType.Snapshot;
 }
