@@ -59,7 +59,7 @@ export function compareWithEtcd(rounds: readonly (readonly BenchResult[])[]): Co
     if (ratios.length === 0) continue;
     const line: Comparison = {
       comparison: `${name} vs ${etcdName}`,
-      durable: wal !== 'memory' && !wal.startsWith('fsyncfloor'),
+      durable: wal !== 'memory' && !wal.startsWith('fsyncfloor') && !wal.startsWith('hopfloor'),
       throughputRatio: round2(median(ratios)),
       p99Ms: median(p99s),
       etcdP99Ms: median(etcdP99s),

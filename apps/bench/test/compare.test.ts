@@ -55,10 +55,11 @@ describe('compareWithEtcd', () => {
     });
   });
 
-  test('memory and fsync-floor lines are marked not durable; no etcd figure, no line', () => {
+  test('memory, fsync-floor and hop-floor lines are marked not durable; no etcd figure, no line', () => {
     const lines = compareWithEtcd([[
       result('grpc-3proc-memwal-p1-i64', 'memory', 64, 60_000, 5),
       result('grpc-3proc-fsyncfloor-p1-i64', 'fsyncfloor', 64, 24_000, 9),
+      result('grpc-3proc-hopfloor-lazycommit-p1-i64', 'hopfloor-lazycommit', 64, 30_000, 8),
       result('grpc-3proc-p1-i1', 'rocksdb', 1, 600, 2),
       result('rocksdb-p1-i64', 'rocksdb', 64, 9_000, 20),
       result('etcd-i64', 'etcd', 64, 4_000, 30),
@@ -66,6 +67,7 @@ describe('compareWithEtcd', () => {
     expect(lines.map((l) => [l.comparison, l.durable])).toEqual([
       ['grpc-3proc-memwal-p1-i64 vs etcd-i64', false],
       ['grpc-3proc-fsyncfloor-p1-i64 vs etcd-i64', false],
+      ['grpc-3proc-hopfloor-lazycommit-p1-i64 vs etcd-i64', false],
     ]);
   });
 

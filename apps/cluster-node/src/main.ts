@@ -16,6 +16,7 @@ import { RocksDbWal } from '@kommander/wal-rocksdb';
 import { SqliteWal } from '@kommander/wal-sqlite';
 import { runLoad } from '@kommander/bench/harness';
 import { FsyncFloorWal } from './fsync-floor-wal.js';
+import { HopFloorWal } from './hop-floor-wal.js';
 import { parseOptions, type NodeOptions } from './options.js';
 import { encodePut, KvState } from './state.js';
 
@@ -29,6 +30,8 @@ function createWal(options: NodeOptions): Wal {
       return new RocksDbWal({ path: join(options.data, 'wal.rocksdb'), sync: options.sync });
     case 'fsync-floor':
       return new FsyncFloorWal(join(options.data, 'fsync-floor.bin'), options.sync);
+    case 'hop-floor':
+      return new HopFloorWal(options.sync);
   }
 }
 

@@ -5,7 +5,7 @@ export interface NodeOptions {
   /** Every member's id, this node included. */
   readonly peers: readonly string[];
   readonly transport: 'grpc' | 'rest';
-  readonly wal: 'memory' | 'sqlite' | 'rocksdb' | 'fsync-floor';
+  readonly wal: 'memory' | 'sqlite' | 'rocksdb' | 'fsync-floor' | 'hop-floor';
   /** Directory of the durable WAL (required for sqlite and rocksdb). */
   readonly data: string;
   /** User partitions. */
@@ -34,6 +34,8 @@ export const USAGE = `usage: kommander-node --id HOST:PORT --peers HOST:PORT,HOS
   --wal memory|sqlite|rocksdb  write-ahead log (default sqlite)
   --wal fsync-floor         benchmarks only: in memory, plus one write and fdatasync of a scratch
                             file per batch (what any durable WAL costs at least); keeps nothing
+  --wal hop-floor           benchmarks only: in memory, plus one round trip through Node's thread
+                            pool per synced batch and no file (what that hop alone costs); keeps nothing
   --data DIR                WAL directory (required for sqlite and rocksdb)
   --partitions N            user partitions (default 8)
   --http-port N             Fastify host port for the client API and admin routes
@@ -75,9 +77,9 @@ export function parseOptions(argv: readonly string[]): NodeOptions {
   for (const p of peers) splitEndpoint(p, '--peers');
   if (!peers.includes(id)) throw new Error(`--peers must list this node's --id ${id} too (got ${peers.join(',')})`);
   const transport = oneOf(flags.get('transport') ?? 'rest', '--transport', ['grpc', 'rest'] as const);
-  const wal = oneOf(flags.get('wal') ?? 'sqlite', '--wal', ['memory', 'sqlite', 'rocksdb', 'fsync-floor'] as const);
+  const wal = oneOf(flags.get('wal') ?? 'sqlite', '--wal', ['memory', 'sqlite', 'rocksdb', 'fsync-floor', 'hop-floor'] as const);
   const data = flags.get('data') ?? '';
-  if (wal !== 'memory' && data === '') throw new Error(`--data DIR is required with --wal ${wal}`);
+  if (wal !== 'memory' && wal !== 'hop-floor' && data === '') throw new Error(`--data DIR is required with --wal ${wal}`);
   const auth = oneOf(flags.get('auth') ?? 'disabled', '--auth', ['disabled', 'shared-secret', 'mutual-tls'] as const);
   const secretFile = flags.get('secret-file') ?? '';
   if (auth === 'shared-secret' && secretFile === '') throw new Error('--secret-file FILE is required with --auth shared-secret');

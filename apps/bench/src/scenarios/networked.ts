@@ -75,13 +75,14 @@ async function gatherLeadership(procs: readonly Proc[], target: Proc, partitions
  * `wal`: RocksDB with fsync, RocksDB whose commit-index-only writes are not fsynced (`lazycommit`:
  * RaftManagerOptions.syncCommitIndex false, etcd-raft's rule), in-memory, or cluster-node's
  * `fsync-floor` probe (in memory plus one write and fdatasync of a scratch file per batch), with the
- * commit index fsynced (`fsyncfloor`) or not (`fsyncfloor-lazycommit`).
+ * commit index fsynced (`fsyncfloor`) or not (`fsyncfloor-lazycommit`), or its `hop-floor` probe (in
+ * memory plus one thread-pool round trip per synced batch, no file), the commit index not synced.
  */
-type NetworkedWal = 'rocksdb' | 'lazycommit' | 'memory' | 'fsyncfloor' | 'fsyncfloor-lazycommit';
+type NetworkedWal = 'rocksdb' | 'lazycommit' | 'memory' | 'fsyncfloor' | 'fsyncfloor-lazycommit' | 'hopfloor-lazycommit';
 
 function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number, wal: NetworkedWal = 'rocksdb'): Scenario {
   const name = `${transport}-3proc-${wal === 'rocksdb' ? '' : `${wal === 'memory' ? 'memwal' : wal}-`}p${partitions}-i${inflight}`;
-  const walFlag = wal === 'memory' ? 'memory' : wal.startsWith('fsyncfloor') ? 'fsync-floor' : 'rocksdb';
+  const walFlag = wal === 'memory' ? 'memory' : wal.startsWith('fsyncfloor') ? 'fsync-floor' : wal.startsWith('hopfloor') ? 'hop-floor' : 'rocksdb';
   const lazyCommit = wal.endsWith('lazycommit');
   const reported = wal === 'lazycommit' ? 'rocksdb-lazycommit' : wal;
   const flags = transport === 'grpc' ? GRPC_NODE_FLAGS : [];
@@ -156,6 +157,9 @@ export const networkedScenarios: Scenario[] = [
   ...[64, 256].map((i) => networked('grpc', 1, i, 'memory')),
   // Not durable either (the probe keeps nothing): the same processes on in-memory WALs that also write and
   // fdatasync a scratch file per batch, the least a durable WAL costs here; the gap to the RocksDB lines
-  // is RocksDB's share of a round, the gap to memwal the disk's.
+  // is RocksDB's share of a round, the gap to hopfloor (below) the disk's.
   ...(['fsyncfloor', 'fsyncfloor-lazycommit'] as const).flatMap((w) => [64, 256].map((i) => networked('grpc', 1, i, w))),
+  // Not durable: in-memory WALs that make one round trip through Node's thread pool per synced batch and
+  // write nothing; the gap to memwal is what that hop alone costs a round here, apart from the disk.
+  ...[64, 256].map((i) => networked('grpc', 1, i, 'hopfloor-lazycommit')),
 ];
