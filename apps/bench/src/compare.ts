@@ -17,6 +17,8 @@ export interface Comparison {
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** WALs of the reference lines that keep nothing: memory WALs and cluster-node's fsync-floor and hop-floor probes. */
+const NOT_DURABLE = /^(memory|fsyncfloor|hopfloor)/;
 
 /** The middle value; with an even count, the mean of the two middle values (no bias up or down). */
 function median(values: readonly number[]): number {
@@ -59,7 +61,7 @@ export function compareWithEtcd(rounds: readonly (readonly BenchResult[])[]): Co
     if (ratios.length === 0) continue;
     const line: Comparison = {
       comparison: `${name} vs ${etcdName}`,
-      durable: wal !== 'memory' && !wal.startsWith('fsyncfloor') && !wal.startsWith('hopfloor'),
+      durable: !NOT_DURABLE.test(wal),
       throughputRatio: round2(median(ratios)),
       p99Ms: median(p99s),
       etcdP99Ms: median(etcdP99s),

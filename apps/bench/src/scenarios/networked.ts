@@ -80,9 +80,19 @@ async function gatherLeadership(procs: readonly Proc[], target: Proc, partitions
  */
 type NetworkedWal = 'rocksdb' | 'lazycommit' | 'memory' | 'fsyncfloor' | 'fsyncfloor-lazycommit' | 'hopfloor-lazycommit';
 
+/** cluster-node's `--wal` for each. */
+const WAL_FLAG: Record<NetworkedWal, string> = {
+  rocksdb: 'rocksdb',
+  lazycommit: 'rocksdb',
+  memory: 'memory',
+  fsyncfloor: 'fsync-floor',
+  'fsyncfloor-lazycommit': 'fsync-floor',
+  'hopfloor-lazycommit': 'hop-floor',
+};
+
 function networked(transport: 'grpc' | 'rest', partitions: number, inflight: number, wal: NetworkedWal = 'rocksdb'): Scenario {
   const name = `${transport}-3proc-${wal === 'rocksdb' ? '' : `${wal === 'memory' ? 'memwal' : wal}-`}p${partitions}-i${inflight}`;
-  const walFlag = wal === 'memory' ? 'memory' : wal.startsWith('fsyncfloor') ? 'fsync-floor' : wal.startsWith('hopfloor') ? 'hop-floor' : 'rocksdb';
+  const walFlag = WAL_FLAG[wal];
   const lazyCommit = wal.endsWith('lazycommit');
   const reported = wal === 'lazycommit' ? 'rocksdb-lazycommit' : wal;
   const flags = transport === 'grpc' ? GRPC_NODE_FLAGS : [];
